@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import matplotlib
+import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from .core import write_bytes_atomic, write_json_atomic, write_text_atomic
+from .data import IGNORE, VOC_CLASSES, VOC_PALETTE
 
 # %% auto #0
-__all__ = ['markdown_table', 'write_table', 'save_metrics', 'save_figure']
+__all__ = ['REPORTED_T1', 'markdown_table', 'write_table', 'save_metrics', 'save_figure', 'overlay', 'overlay_figure']
 
 # %% ../nbs/09_report.ipynb #53928eb1
 def _fmt(v: Any, digits: int) -> str:
@@ -66,3 +69,53 @@ def save_figure(fig: Figure, # a matplotlib figure
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     return write_bytes_atomic(path, buf.getvalue())
+
+# %% ../nbs/09_report.ipynb #5d7b5171
+def overlay(image: np.ndarray, # (H,W,3) uint8 RGB
+            label: np.ndarray, # (H,W) class ids, 255 = void
+            alpha: float = 0.55, # weight of the label colours
+            show_void: bool = False,
+           ) -> np.ndarray:
+    "(H, W, 3) uint8: `label` in VOC colours blended over `image` (background left clear)."
+    if image.shape[:2] != label.shape:
+        raise ValueError(f"image {image.shape[:2]} and label map {label.shape} differ in size")
+    out = image.astype(np.float32)
+    paint = (label != 0) & ((label != IGNORE) | show_void)
+    out[paint] = (1 - alpha) * out[paint] + alpha * VOC_PALETTE[label[paint]].astype(np.float32)
+    return out.round().astype(np.uint8)
+
+def overlay_figure(rows: list[dict], # each {"title": str, "image": (H,W,3), "gt": (H,W) or None, "labels": {column: (H,W)}}
+                   col_titles: dict[str, str] | None = None, # optional per-image subtitles: {f"{row}/{col}": text}
+                   class_names: tuple[str, ...] = VOC_CLASSES,
+                   size: float = 2.6, # inches per panel
+                  ) -> Figure:
+    "A grid: one row per image, columns image | GT | each label map; legend of classes shown."
+    from matplotlib import pyplot as plt
+    cols = ["image"] + (["ground truth"] if any(r.get("gt") is not None for r in rows) else []) + list(rows[0]["labels"])
+    fig, axes = plt.subplots(len(rows), len(cols), figsize=(size * len(cols), size * 0.8 * len(rows) + 0.6), squeeze=False)
+    present = set()
+    for r, row in enumerate(rows):
+        maps = {"ground truth": row.get("gt"), **row["labels"]}
+        for c, col in enumerate(cols):
+            ax = axes[r, c]; ax.set_xticks([]); ax.set_yticks([])
+            if col == "image": ax.imshow(row["image"]); ax.set_ylabel(row["title"], fontsize=8)
+            else:
+                lab = maps[col]
+                ax.imshow(overlay(row["image"], lab))
+                present |= set(np.unique(lab).tolist()) - {0, IGNORE}
+            sub = (col_titles or {}).get(f"{row['title']}/{col}")
+            if r == 0 or sub: ax.set_title(col + (f"\n{sub}" if sub else "") if r == 0 else sub, fontsize=8)
+    handles = [Patch(color=VOC_PALETTE[c] / 255, label=class_names[c]) for c in sorted(present)]
+    if handles: fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.06 if handles else 0, 1, 1))
+    return fig
+
+# %% ../nbs/09_report.ipynb #5236c7fd
+REPORTED_T1 = (  # (method, labels, mIoU % on VOC train), from the poster's first table
+    ("Sun et al. [4]", "image-level", 88.3),
+    ("FMA-WSS [5]", "image-level", 80.4),
+    ("SemPLeS [6]", "image-level", 78.4),
+    ("SAM prompted with scribbles [7]", "scribbles", 89.7),
+    ("SAM prompted with boxes [7]", "boxes", 91.5),
+    ("This method (poster)", "boxes + scribbles", 94.3),
+)

@@ -18,11 +18,11 @@ __all__ = ['EXPERIMENTS', 'PROFILES', 'experiments_dir', 'list_experiments', 'pr
            'declared_parameters', 'code_fingerprint', 'run_experiment', 'reproduce', 'wsseg_reproduce']
 
 # %% ../nbs/10_reproduce.ipynb #4e406470
-EXPERIMENTS = ("f0_logic",)  # run order; notebooks not listed here run afterwards, sorted by name
+EXPERIMENTS = ("f0_logic", "t1_pseudo_labels", "f1_overlays")  # run order; notebooks not listed here run afterwards, sorted by name
 
 PROFILES: dict[str, dict[str, dict]] = {
     "smoke": {"*": {"device": "cpu"}},
-    "paper": {"*": {"device": "cuda"}, "f0_logic": {"image_size": 512}},
+    "paper": {"*": {"device": "cuda", "data_root": "data/VOCdevkit/VOC2012", "split": "train"}, "f0_logic": {"image_size": 512}},
 }
 
 def experiments_dir() -> Path:
@@ -136,10 +136,12 @@ def wsseg_reproduce(profile: Param("smoke (CPU, bundled sample) or paper (GPU, f
                     fig_dir: Param("figures folder; each profile gets a sub-folder", str) = "figures",
                     force: Param("re-run experiments that already finished", store_true) = False,
                     nbs_dir: Param("folder of experiment notebooks (default: the checkout's nbs/experiments)", str) = None,
+                    data_root: Param("VOC-layout data folder for every experiment (default: the profile's; smoke = bundled sample)", str) = None,
                    ):
     "Regenerate the poster's tables and figures by running the experiment notebooks with papermill."
     try:
-        status = reproduce(profile, only.split(",") if only else None, out_dir, fig_dir, force, nbs_dir)
+        overrides = {"data_root": str(Path(data_root).resolve())} if data_root else None
+        status = reproduce(profile, only.split(",") if only else None, out_dir, fig_dir, force, nbs_dir, overrides)
     except (ExperimentFailed, ValueError, FileNotFoundError) as e:
         print(f"wsseg_reproduce: {e}", file=sys.stderr)
         sys.exit(1)

@@ -1,0 +1,76 @@
+"""The three data CLIs as a user runs them, on the bundled sample and on broken copies of it."""
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from wsseg_nb.data import read_label_png, sample_root, write_label_png
+
+
+def run(*args, cwd=None):
+    return subprocess.run(list(args), capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+@pytest.fixture()
+def sample(tmp_path):
+    dst = tmp_path / "voc"
+    shutil.copytree(sample_root(), dst)
+    return dst
+
+
+@pytest.mark.parametrize("tool", ["wsseg_weaklabels", "wsseg_pseudolabel", "wsseg_evaluate"])
+def test_help(tool):
+    r = run(tool, "--help")
+    assert r.returncode == 0 and "usage" in r.stdout and "--" in r.stdout
+
+
+def test_weaklabels_pseudolabel_evaluate(sample, tmp_path):
+    r = run("wsseg_weaklabels", str(sample), "--out", str(tmp_path / "weak"), "--split-file", "train")
+    assert r.returncode == 0, r.stderr
+    assert "9 written" in r.stdout
+    js = json.loads((tmp_path / "weak" / "boxes" / "2008_000008.json").read_text())
+    assert js["objects"] and all(o["source"] == "simulated" for o in js["objects"])
+    r = run("wsseg_pseudolabel", "--method", "boxes", "--data-root", str(sample), "--weak-labels",
+            str(tmp_path / "weak"), "--out", str(tmp_path / "pl"))
+    assert r.returncode == 0 and "9 written" in r.stdout, r.stderr
+    lab = read_label_png(tmp_path / "pl" / "2008_000008.png")
+    assert lab.shape == (442, 500)
+    r = run("wsseg_pseudolabel", "--method", "boxes", "--data-root", str(sample), "--weak-labels",
+            str(tmp_path / "weak"), "--out", str(tmp_path / "pl"))
+    assert "0 written, 9 already there" in r.stdout  # resumes
+    r = run("wsseg_evaluate", "--pred", str(tmp_path / "pl"), "--data-root", str(sample),
+            "--json", str(tmp_path / "res.json"))
+    assert r.returncode == 0, r.stderr
+    last = r.stdout.strip().splitlines()[-1]
+    assert last.startswith("mIoU: ") and 0 < float(last.split()[1]) < 100
+    assert json.loads((tmp_path / "res.json").read_text())["n_images"] == 9
+    # val has no prediction: a clear error, not a smaller evaluation
+    r = run("wsseg_evaluate", "--pred", str(tmp_path / "pl"), "--data-root", str(sample), "--split-file", "val")
+    assert r.returncode == 1 and "have no prediction" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_bad_images_stop_or_are_skipped(sample, tmp_path):
+    (sample / "JPEGImages" / "2011_000025.jpg").write_bytes(b"not a jpeg")
+    write_label_png(sample / "SegmentationClass" / "2007_001185.png", np.zeros((10, 10), np.uint8))
+    r = run("wsseg_weaklabels", str(sample), "--out", str(tmp_path / "weak"))
+    assert r.returncode == 1 and "--skip-bad" in r.stderr and "Traceback" not in r.stderr
+    r = run("wsseg_weaklabels", str(sample), "--out", str(tmp_path / "weak2"), "--skip-bad")
+    assert r.returncode == 0 and "8 written" in r.stdout and "2 skipped" in r.stdout, r.stdout + r.stderr
+    assert "2007_001185" in r.stderr and "2011_000025" in r.stderr
+    man = json.loads((tmp_path / "weak2" / "manifest.json").read_text())
+    assert man["status"] == "finished" and len(man["skipped"]) == 2
+
+
+def test_wrong_folder_is_explained(tmp_path):
+    r = run("wsseg_weaklabels", str(tmp_path), "--out", str(tmp_path / "w"))
+    assert r.returncode == 1 and "no JPEGImages/" in r.stderr
+
+
+def test_wrong_size_prediction(sample, tmp_path):
+    pred = tmp_path / "pred"
+    write_label_png(pred / "2007_009897.png", np.zeros((5, 5), np.uint8))
+    r = run("wsseg_evaluate", "--pred", str(pred), "--data-root", str(sample))
+    assert r.returncode == 1 and "full image resolution" in r.stderr
