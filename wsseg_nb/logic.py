@@ -26,13 +26,14 @@ class _LogOneMinusExp(torch.autograd.Function):
         xc = x.clamp(max=-LNOT_EPS)
         near_zero = torch.expm1(xc).neg_().log_()   # accurate for x > -ln 2
         far = torch.exp(xc).neg_().log1p_()         # accurate for x < -ln 2
-        ctx.save_for_backward(xc)
-        return torch.where(xc > -_LN2, near_zero, far)
+        out = torch.where(xc > -_LN2, near_zero, far)
+        ctx.save_for_backward(xc, out)
+        return out
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> Tensor:
-        xc, = ctx.saved_tensors
-        return grad * (-1.0 / torch.expm1(-xc))  # d/dx log(1-e^x) = -1/(e^-x - 1); -0 at x = -inf
+        xc, out = ctx.saved_tensors
+        return grad * (xc - out).exp_().neg_()  # d/dx log(1-e^x) = -e^x/(1-e^x) = -exp(x - out); -0 at x = -inf
 
 def lnot(x: Tensor, # log-truths, (-inf, 0]
         ) -> Tensor:

@@ -16,6 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .baselines import fill_boxes, grabcut
+from .learner import LearnerConfig, logic_learner
 from .core import call_cli, Param, run_manifest, store_true, write_json_atomic
 from .data import (VOC_CLASSES, VOCFolder, WeakLabels, image_seed, load_weak_labels, read_label_png,
                            save_weak_labels, simulate_boxes, simulate_scribbles, write_label_png)
@@ -23,7 +24,7 @@ from .metrics import SegMetric
 
 # %% auto #0
 __all__ = ['BOX_MODES', 'SCRIBBLE_MODES', 'PSEUDO_LABELLERS', 'make_weak_labels', 'make_pseudo_labels', 'evaluate_folder',
-           'format_result', 'wsseg_weaklabels', 'wsseg_pseudolabel', 'wsseg_evaluate']
+           'format_result', 'learner_options', 'wsseg_weaklabels', 'wsseg_pseudolabel', 'wsseg_evaluate']
 
 # %% ../nbs/11_pipeline.ipynb #704e622f
 def _prepare_out(out: Path, job: str, params: dict, force: bool) -> None:
@@ -91,7 +92,7 @@ def make_weak_labels(data_root: str | Path, # VOC-layout folder
     return {"n_images": len(ids), **counts, "skipped": skipped}
 
 # %% ../nbs/11_pipeline.ipynb #096dace9
-PSEUDO_LABELLERS: dict[str, Callable] = {"boxes": fill_boxes, "grabcut": grabcut}
+PSEUDO_LABELLERS: dict[str, Callable] = {"boxes": fill_boxes, "grabcut": grabcut, "logic": logic_learner}
 
 def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
                        data_root: str | Path, # VOC-layout folder with the images
@@ -164,6 +165,30 @@ def format_result(res: dict) -> str:
     return "\n".join(["class        IoU (%)", *rows, f"images: {res['n_images']}", f"mIoU: {res['miou']:.1f}"])
 
 # %% ../nbs/11_pipeline.ipynb #71e5927f
+def learner_options(steps: int | None = None, constraints: str | None = None, weights: str | None = None) -> dict:
+    "LearnerConfig overrides from CLI text."
+    from wsseg_nb.constraints import CONSTRAINTS
+    known, cfg, opts = set(CONSTRAINTS) | {"colour"}, LearnerConfig(), {}
+    if steps is not None: opts["steps"] = int(steps)
+    if constraints:
+        names = [n.strip() for n in constraints.split(",") if n.strip()]
+        bad = [n.lstrip("-") for n in names if n.lstrip("-") not in known]
+        if bad: raise ValueError(f"unknown constraint(s) {bad}; known: {sorted(known)}")
+        if all(n.startswith("-") for n in names):
+            opts["constraints"] = tuple(c for c in cfg.constraints if f"-{c}" not in names)
+        elif any(n.startswith("-") for n in names):
+            raise ValueError("--constraints takes either names to use or '-name's to drop, not both")
+        else: opts["constraints"] = tuple(names)
+    if weights:
+        w = dict(cfg.weights)
+        for kv in weights.split(","):
+            k, _, v = kv.partition("=")
+            if k.strip() not in known or not v: raise ValueError(f"bad weight {kv!r}; expected name=value with a name in {sorted(known)}")
+            w[k.strip()] = float(v)
+        opts["weights"] = w
+    return opts
+
+# %% ../nbs/11_pipeline.ipynb #519bad90
 def _cli_errors(f: Callable, name: str):
     "Run `f`; user errors print one clear message and exit 1 instead of a traceback."
     try: return f()
@@ -197,10 +222,17 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
                       split_file: Param("file of image ids, or a split name; default: every image with weak labels", str) = None,
                       no_scribbles: Param("ignore scribbles even where the weak labels have them", store_true) = False,
                       skip_bad: Param("skip unreadable or inconsistent images, and list them", store_true) = False,
-                      force: Param("redo images already written / overwrite a folder made with other parameters", store_true) = False):
-    "Write pseudo-labels (palette PNGs) from weak labels with a baseline method."
+                      force: Param("redo images already written / overwrite a folder made with other parameters", store_true) = False,
+                      steps: Param("logic: Adam steps per image", int) = None,
+                      constraints: Param("logic: constraints to use, comma-separated; '-name' switches one off from the defaults", str) = None,
+                      weights: Param("logic: constraint weights, e.g. 'box_fill=0.3,colour=2'", str) = None):
+    "Write pseudo-labels (palette PNGs) from weak labels: filled boxes, GrabCut, or the logic learner."
+    try: options = learner_options(steps, constraints, weights) if method == "logic" else {}
+    except ValueError as e: print(f"wsseg_pseudolabel: error: {e}", file=sys.stderr); sys.exit(2)
+    if method != "logic" and any(v is not None for v in (steps, constraints, weights)):
+        print("wsseg_pseudolabel: error: --steps, --constraints and --weights apply to --method logic only", file=sys.stderr); sys.exit(2)
     s = _cli_errors(lambda: make_pseudo_labels(method, data_root, weak_labels, out, split_file, not no_scribbles,
-                                               skip_bad, force), "wsseg_pseudolabel")
+                                               skip_bad, force, **options), "wsseg_pseudolabel")
     extra = f", {s['fallbacks']} of {s['boxes']} boxes fell back to filling" if "fallbacks" in s else ""
     print(f"wsseg_pseudolabel: {s.get('written', 0)} written, {s.get('existing', 0)} already there, "
           f"{len(s['skipped'])} skipped, {s['seconds_per_image']:.2f} s/image{extra} → {out}")

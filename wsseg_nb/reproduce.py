@@ -18,11 +18,13 @@ __all__ = ['EXPERIMENTS', 'PROFILES', 'experiments_dir', 'list_experiments', 'pr
            'declared_parameters', 'code_fingerprint', 'run_experiment', 'reproduce', 'wsseg_reproduce']
 
 # %% ../nbs/10_reproduce.ipynb #4e406470
-EXPERIMENTS = ("f0_logic", "t1_pseudo_labels", "f1_overlays")  # run order; notebooks not listed here run afterwards, sorted by name
+EXPERIMENTS = ("f0_logic", "t1_pseudo_labels", "f1_overlays", "t4_constraint_ablation")  # run order; notebooks not listed here run afterwards, sorted by name
 
 PROFILES: dict[str, dict[str, dict]] = {
     "smoke": {"*": {"device": "cpu"}},
-    "paper": {"*": {"device": "cuda", "data_root": "data/VOCdevkit/VOC2012", "split": "train"}, "f0_logic": {"image_size": 512}},
+    "paper": {"*": {"device": "cuda", "data_root": "data/VOCdevkit/VOC2012", "split": "train",
+                     "logic_steps": 0, "logic_size": 0, "steps": 0, "size": 0, "n_images": 0},
+              "f0_logic": {"image_size": 512}, "f1_overlays": {"image_ids": "", "n_images": 3}},
 }
 
 def experiments_dir() -> Path:
