@@ -96,7 +96,7 @@ class LearnerConfig:
     hidden: int = 64                # MLP width
     constraints: tuple[str, ...] = ("background", "tightness", "scribble", "neighbourhood", "border",
                                     "exclusivity", "box_fill", "colour")
-    weights: dict = field(default_factory=lambda: {"box_fill": 1.0, "colour": 3.0})
+    weights: dict = field(default_factory=lambda: {"box_fill": 1.0, "colour": 3.0, "border": 3.0})
     allowed_by_construction: bool = True
     contrast_gating: bool = True
     connectivity: int = 4

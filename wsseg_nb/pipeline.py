@@ -30,6 +30,7 @@ __all__ = ['BOX_MODES', 'SCRIBBLE_MODES', 'PSEUDO_LABELLERS', 'make_weak_labels'
 def _prepare_out(out: Path, job: str, params: dict, force: bool) -> None:
     "Refuse to resume into a folder made with other parameters (unless `force`)."
     man = out/"manifest.json"
+    params = json.loads(json.dumps(params, default=str))   # compare as stored: tuples become lists
     if man.is_file() and not force:
         try: old = json.loads(man.read_text())
         except json.JSONDecodeError: old = {}
