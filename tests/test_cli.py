@@ -80,20 +80,20 @@ def test_logic_method_and_its_options(sample, tmp_path):
     weak = tmp_path / "weak"
     assert run("wsseg_weaklabels", str(sample), "--out", str(weak), "--split-file", "val").returncode == 0
     r = run("wsseg_pseudolabel", "--method", "logic", "--data-root", str(sample), "--weak-labels", str(weak),
-            "--out", str(tmp_path / "pl"), "--steps", "5", "--constraints", "-border,-colour", "--weights", "box_fill=0.5")
+            "--out", str(tmp_path / "pl"), "--steps", "5", "--constraints=-border,-colour", "--weights", "box_fill=0.5")
     assert r.returncode == 0 and "1 written" in r.stdout, r.stderr
     man = json.loads((tmp_path / "pl" / "manifest.json").read_text())
     opts = man["params"]["options"]
     assert opts["steps"] == 5 and "border" not in opts["constraints"] and opts["weights"]["box_fill"] == 0.5
     assert read_label_png(tmp_path / "pl" / "2007_009897.png").shape == (375, 500)
     r = run("wsseg_pseudolabel", "--method", "logic", "--data-root", str(sample), "--weak-labels", str(weak),
-            "--out", str(tmp_path / "pl"), "--steps", "5", "--constraints", "-border,-colour", "--weights", "box_fill=0.5")
+            "--out", str(tmp_path / "pl"), "--steps", "5", "--constraints=-border,-colour", "--weights", "box_fill=0.5")
     assert r.returncode == 0 and "0 written, 1 already there" in r.stdout, r.stdout + r.stderr   # same options: resumes
     r = run("wsseg_pseudolabel", "--method", "logic", "--data-root", str(sample), "--weak-labels", str(weak),
             "--out", str(tmp_path / "pl"), "--steps", "6")
     assert r.returncode == 1 and "other parameters" in r.stderr
     r = run("wsseg_pseudolabel", "--method", "logic", "--data-root", str(sample), "--weak-labels", str(weak),
-            "--out", str(tmp_path / "pl2"), "--constraints", "-bordr")
+            "--out", str(tmp_path / "pl2"), "--constraints=-bordr")
     assert r.returncode == 2 and "unknown constraint" in r.stderr
     r = run("wsseg_pseudolabel", "--method", "boxes", "--data-root", str(sample), "--weak-labels", str(weak),
             "--out", str(tmp_path / "pl3"), "--steps", "5")

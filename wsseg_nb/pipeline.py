@@ -225,7 +225,7 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
                       skip_bad: Param("skip unreadable or inconsistent images, and list them", store_true) = False,
                       force: Param("redo images already written / overwrite a folder made with other parameters", store_true) = False,
                       steps: Param("logic: Adam steps per image", int) = None,
-                      constraints: Param("logic: constraints to use, comma-separated; '-name' switches one off from the defaults", str) = None,
+                      constraints: Param("logic: constraints to use, comma-separated; --constraints=-name,-name switches those off from the defaults", str) = None,
                       weights: Param("logic: constraint weights, e.g. 'box_fill=0.3,colour=2'", str) = None):
     "Write pseudo-labels (palette PNGs) from weak labels: filled boxes, GrabCut, or the logic learner."
     try: options = learner_options(steps, constraints, weights) if method == "logic" else {}
