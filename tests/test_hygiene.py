@@ -57,6 +57,17 @@ def test_experiment_has_one_parameters_cell(nb):
         f"{nb.name}: experiment notebooks export nothing"
 
 
+@pytest.mark.parametrize("nb", _experiment_notebooks(), ids=lambda p: p.stem)
+def test_papermill_reads_every_parameter(nb):
+    "papermill silently drops a parameter line it cannot parse (e.g. '=' or quotes in its comment)."
+    import re
+    import papermill as pm
+    cell = next(c for c in json.loads(nb.read_text())["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    declared = {m.group(1) for l in "".join(cell["source"]).splitlines() if (m := re.match(r"(\w+)\s*:", l))}
+    missing = declared - set(pm.inspect_notebook(str(nb)))
+    assert not missing, f"{nb.name}: papermill cannot parse the parameters {sorted(missing)}; keep '=' and quotes out of their comments"
+
+
 def test_environment_yml_mirrors_settings():
     cfg = configparser.ConfigParser(delimiters=["="])
     cfg.read(ROOT / "settings.ini")
