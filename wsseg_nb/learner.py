@@ -21,7 +21,7 @@ from .data import WeakLabels
 from .logic import forall
 
 # %% auto #0
-__all__ = ['working_size', 'pixel_features', 'seed_weights', 'colour_posterior', 'contrast_weights', 'LearnerConfig',
+__all__ = ['working_size', 'lab_image', 'pixel_features', 'seed_weights', 'colour_posterior', 'contrast_weights', 'LearnerConfig',
            'train_logic_learner', 'superpixel_pool', 'logic_learner']
 
 # %% ../nbs/05b_learner.ipynb #e9553ed4
@@ -30,13 +30,17 @@ def working_size(height: int, width: int, long_side: int) -> tuple[int, int]:
     s = long_side / max(height, width)
     return max(1, round(height * s)), max(1, round(width * s))
 
+def lab_image(image: np.ndarray) -> np.ndarray:
+    "(h, w, 3) float32 Lab in [0, 1] of an RGB uint8 image."
+    return cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32) / 255.0
+
 def pixel_features(image_small: np.ndarray, # (h, w, 3) uint8 RGB at the working size
                    superpixels: np.ndarray, # (h, w) ids
                    n_fourier: int = 8, seed: int = 0,
                   ) -> tuple[Tensor, np.ndarray]:
     "((h*w, F) float32 features, (h, w, 3) float32 Lab in [0, 1])."
     h, w = image_small.shape[:2]
-    lab = cv2.cvtColor(image_small, cv2.COLOR_RGB2LAB).astype(np.float32) / 255.0
+    lab = lab_image(image_small)
     yy, xx = np.mgrid[:h, :w].astype(np.float32)
     pos = np.stack([yy / max(h - 1, 1), xx / max(w - 1, 1)], -1)
     n_sp = int(superpixels.max()) + 1
@@ -126,7 +130,7 @@ def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
     small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
     sp = slic_superpixels(small, n_segments=cfg.n_segments)
     labels = encode_weak(weak, (h, w), superpixels=sp)
-    feats, lab = pixel_features(small, sp, seed=cfg.seed)
+    lab = lab_image(small)
     C = labels.n_channels
     nb_opts = {"connectivity": cfg.connectivity}
     if cfg.contrast_gating: nb_opts["weights"] = contrast_weights(lab, cfg.connectivity)
@@ -139,6 +143,7 @@ def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
         logits0 = log_q.clamp(min=-10).clone().requires_grad_()
         params, forward = [logits0], lambda: logits0
     else:
+        feats, _ = pixel_features(small, sp, seed=cfg.seed)   # only the MLP needs the full feature set
         feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-6)
         net = _mlp(feats.shape[1], cfg.hidden, C)
         params, forward = list(net.parameters()), lambda: net(feats).T.reshape(C, h, w)
