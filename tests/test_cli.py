@@ -21,7 +21,7 @@ def sample(tmp_path):
     return dst
 
 
-@pytest.mark.parametrize("tool", ["wsseg_weaklabels", "wsseg_pseudolabel", "wsseg_evaluate"])
+@pytest.mark.parametrize("tool", ["wsseg_weaklabels", "wsseg_pseudolabel", "wsseg_evaluate", "wsseg_download"])
 def test_help(tool):
     r = run(tool, "--help")
     assert r.returncode == 0 and "usage" in r.stdout and "--" in r.stdout
@@ -98,3 +98,38 @@ def test_logic_method_and_its_options(sample, tmp_path):
     r = run("wsseg_pseudolabel", "--method", "boxes", "--data-root", str(sample), "--weak-labels", str(weak),
             "--out", str(tmp_path / "pl3"), "--steps", "5")
     assert r.returncode == 2 and "--method logic only" in r.stderr
+
+
+def test_sam_methods(sample, tmp_path):
+    weak = tmp_path / "weak"
+    assert run("wsseg_weaklabels", str(sample), "--out", str(weak), "--split-file", "train").returncode == 0
+    base = ["wsseg_pseudolabel", "--data-root", str(sample), "--weak-labels", str(weak)]
+    r = run(*base, "--method", "sam", "--out", str(tmp_path / "sam"), "--model-type", "tiny", "--epochs", "1",
+            "--lr", "1e-3", "--batch", "3", "--constraints=-border", "--threshold", "0.3")
+    assert r.returncode == 0 and "9 written" in r.stdout, r.stdout + r.stderr
+    man = json.loads((tmp_path / "sam" / "manifest.json").read_text())
+    assert man["params"]["options"]["constraints"] == ["background", "tightness", "scribble", "neighbourhood"]
+    assert man["finetune_seconds"] > 0 and (tmp_path / "sam" / "decoder" / "loss_log.jsonl").is_file()
+    r = run(*base, "--method", "sam-scribbles", "--out", str(tmp_path / "ss"), "--model-type", "tiny", "--points", "2",
+            "--cache", str(tmp_path / "sam" / "embeddings"))
+    assert r.returncode == 0 and "9 written" in r.stdout, r.stderr
+    r = run(*base, "--method", "sam-boxes", "--out", str(tmp_path / "sb"), "--model-type", "vit_h",
+            "--checkpoint", str(tmp_path / "sam_vit_h_4b8939.pth"))
+    assert r.returncode == 1 and "wsseg_download sam_vit_h" in r.stderr and "Traceback" not in r.stderr
+    r = run(*base, "--method", "sam-boxes", "--out", str(tmp_path / "sb"), "--epochs", "2")
+    assert r.returncode == 2 and "--method sam (fine-tuning) only" in r.stderr
+    r = run(*base, "--method", "grabcut", "--out", str(tmp_path / "g"), "--model-type", "tiny")
+    assert r.returncode == 2 and "sam methods only" in r.stderr
+
+
+def test_download_from_a_mirror(tmp_path):
+    from wsseg_nb.download import serve_folder
+    srv = tmp_path / "srv"
+    srv.mkdir()
+    (srv / "sam_vit_b_01ec64.pth").write_bytes(b"x" * 1000)   # not the real checkpoint: its size and sha256 differ
+    with serve_folder(srv) as url:
+        r = run("wsseg_download", "sam_vit_b", "--dest", str(tmp_path / "ck"), "--mirror", url)
+    assert r.returncode == 1 and "expected 375042383" in r.stderr and "Traceback" not in r.stderr
+    assert not list((tmp_path / "ck").glob("*.pth*"))
+    r = run("wsseg_download", "mnist", "--dest", str(tmp_path / "ck"))
+    assert r.returncode == 1 and "available: sam_vit_h" in r.stderr

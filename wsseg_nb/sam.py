@@ -22,9 +22,8 @@ from scipy import ndimage
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from segment_anything import sam_model_registry
-from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
-from segment_anything.utils.transforms import ResizeLongestSide
+# segment_anything is imported where it is used: it pulls in torchvision's models (3 s here), which
+# the command-line tools that only list or fetch files should not pay for.
 
 from .constraints import POSTER_CONSTRAINTS, ImageLabels, build_loss, encode_weak, slic_superpixels
 from .core import atomic_write, fingerprint, get_device, seed_everything, sha256_file, write_json_atomic
@@ -33,8 +32,8 @@ from .data import IGNORE, WeakLabels
 # %% auto #0
 __all__ = ['SAM_CHECKPOINTS', 'MODEL_TYPES', 'build_tiny_sam', 'check_checkpoint', 'load_sam', 'ObjectPrompt', 'make_prompts',
            'EmbeddingCache', 'sam_transform', 'image_embedding', 'class_log_probs', 'decode_objects', 'SamTuneConfig',
-           'working_size', 'freeze_encoders', 'image_loss', 'finetune_decoder', 'load_decoder', 'finetune_on_folder',
-           'label_from_log_probs', 'get_sam', 'sam_pseudo_label']
+           'working_size', 'freeze_encoders', 'working_superpixels', 'image_loss', 'finetune_decoder', 'load_decoder',
+           'finetune_on_folder', 'label_from_log_probs', 'get_sam', 'sam_pseudo_label']
 
 # %% ../nbs/06_sam.ipynb #0220d7c6
 SAM_CHECKPOINTS = {   # published by Meta: https://github.com/facebookresearch/segment-anything#model-checkpoints
@@ -49,6 +48,7 @@ MODEL_TYPES = ("tiny", *SAM_CHECKPOINTS)
 
 def build_tiny_sam(seed: int = 0) -> Sam:
     "A small randomly initialised SAM of segment-anything's classes (256-px input, 64 channels)."
+    from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
     g = torch.random.fork_rng(); g.__enter__()
     try:
         torch.manual_seed(seed)
@@ -106,6 +106,7 @@ def load_sam(model_type: str = "vit_h", # "vit_h", "vit_l", "vit_b" (official) o
             spec = SAM_CHECKPOINTS[model_type]
             raise ValueError(f"model_type={model_type!r} needs its checkpoint {spec['file']} (sha256 {spec['sha256']}); "
                              f"{_download_hint(model_type, Path('checkpoints'))} and pass checkpoint=checkpoints/{spec['file']}")
+        from segment_anything import sam_model_registry
         sam = sam_model_registry[model_type]()
         fp = check_checkpoint(checkpoint, model_type)[:16] if verify else None
     if checkpoint is not None:
@@ -216,6 +217,7 @@ class EmbeddingCache:
 
 def sam_transform(sam: Sam) -> ResizeLongestSide:
     "SAM's own resize to its input size (1024 for the official models, 256 for tiny)."
+    from segment_anything.utils.transforms import ResizeLongestSide
     return ResizeLongestSide(sam.image_encoder.img_size)
 
 def image_embedding(sam: Sam, image: np.ndarray, image_id: str, cache: EmbeddingCache | None = None) -> dict:
@@ -323,6 +325,13 @@ def freeze_encoders(sam: Sam) -> Sam:
     sam.mask_decoder.requires_grad_(True)
     return sam
 
+def working_superpixels(image: np.ndarray, image_id: str, cfg: SamTuneConfig, folder: str | Path | None = None) -> np.ndarray:
+    "SLIC superpixels of the image at the working size (cached in `folder` when given)."
+    hw = working_size(*image.shape[:2], cfg.size)
+    small = cv2.resize(image, hw[::-1], interpolation=cv2.INTER_AREA)
+    return slic_superpixels(small, cfg.n_segments,
+                            cache=Path(folder) / f"{image_id}_{hw[0]}x{hw[1]}_{cfg.n_segments}.npy" if folder else None)
+
 def image_loss(sam: Sam, image: np.ndarray, weak: WeakLabels, cfg: SamTuneConfig,
                cache: EmbeddingCache | None = None, superpixels: np.ndarray | None = None,
               ) -> tuple[Tensor, dict[str, Tensor]] | None:
@@ -378,12 +387,7 @@ def finetune_decoder(sam: Sam,
             for k in order[b0:b0 + cfg.batch]:
                 iid, load, weak = items[k]
                 image = load()
-                sp = None
-                if "border" in cfg.constraints:
-                    hw = working_size(weak.height, weak.width, cfg.size)
-                    small = cv2.resize(image, hw[::-1], interpolation=cv2.INTER_AREA)
-                    sp = slic_superpixels(small, cfg.n_segments,
-                                          cache=Path(superpixel_dir) / f"{iid}_{hw[0]}x{hw[1]}_{cfg.n_segments}.npy" if superpixel_dir else None)
+                sp = working_superpixels(image, iid, cfg, superpixel_dir) if "border" in cfg.constraints else None
                 r = image_loss(sam, image, weak, cfg, cache, sp)
                 if r is None: continue
                 loss, terms = r

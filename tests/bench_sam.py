@@ -1,0 +1,110 @@
+"""Benchmark: SAM decoder fine-tuning with the embedding cache vs recomputing the image encoder.
+
+For `tiny` and `vit_b` (random weights; no checkpoint is needed to time them) on CPU, over N images of
+the bundled sample with simulated boxes + scribbles: one fine-tuning epoch reading cached fp16
+embeddings vs one epoch that runs the frozen image encoder for every image (what a loop through
+`Sam.forward` would do), the decoder's time per prompt (decode + loss + backward), and peak memory.
+Each measurement runs in its own process so its peak RSS is its own.
+
+With `--gpu` (on a CUDA machine) it also times `vit_h` in bf16: images/s for encoding, images/s for
+decoder training from the cache, and the projected time for VOC train_aug (10,582 images).
+
+Run: `python tests/bench_sam.py [--images N] [--gpu]`.  The last line reads `cache speed-up (vit_b): <ratio>x`.
+"""
+import argparse
+import multiprocessing as mp
+import resource
+import tempfile
+import time
+from functools import partial
+
+
+def _items(n):
+    from wsseg_nb.data import VOCFolder, sample_root, simulate_weak_labels
+    voc = VOCFolder(sample_root())
+    ids = voc.split_ids("train")[:n]
+    return [(i, partial(voc.image, i), simulate_weak_labels(i, voc.gt(i), seed=0)) for i in ids]
+
+
+def _random_official(model_type):
+    "load_sam for an official type without its checkpoint: the architecture with random weights."
+    from segment_anything import sam_model_registry
+    from wsseg_nb.core import fingerprint
+    sam = sam_model_registry[model_type]()
+    sam.wsseg_fingerprint = f"{model_type}-random-{fingerprint(model_type)}"
+    return sam
+
+
+def _run(model_type, n, cached, device="cpu"):
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child, args=(model_type, n, cached, device, q))
+    p.start()
+    r = q.get()
+    p.join()
+    return r
+
+
+def _child(model_type, n, cached, device, q):
+    import torch
+    import wsseg_nb.sam as S
+    torch.manual_seed(0)
+    sam = S.load_sam("tiny", device=device) if model_type == "tiny" else _random_official(model_type).to(device).eval()
+    items = _items(n)
+    cfg = S.SamTuneConfig(epochs=1, batch=2, size=128, lr=1e-5)
+    with tempfile.TemporaryDirectory() as d:
+        cache = S.EmbeddingCache(f"{d}/emb", sam.wsseg_fingerprint) if cached else None
+        for i, load, w in items:                       # not timed: superpixels, and the cache fill when cached
+            S.working_superpixels(load(), i, cfg, f"{d}/sp")
+            if cached: S.image_embedding(sam, load(), i, cache)
+        if cached:                                     # warm-up (allocator, kernels); recomputing needs none
+            S.finetune_decoder(sam, items[:1], S.SamTuneConfig(epochs=1, batch=1, size=128, lr=0.0), cache=cache,
+                               superpixel_dir=f"{d}/sp", progress=False)
+        n_prompts = sum(len(S.make_prompts(w)) for _, _, w in items)
+        sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+        sync(); t0 = time.perf_counter()
+        S.finetune_decoder(sam, items, cfg, cache=cache, superpixel_dir=f"{d}/sp", progress=False)
+        sync(); dt = time.perf_counter() - t0
+        t_enc = None
+        if device.startswith("cuda"):
+            img = items[0][1]()
+            sync(); t1 = time.perf_counter()
+            for _ in range(5): S.image_embedding(sam, img, "x", None)
+            sync(); t_enc = (time.perf_counter() - t1) / 5
+    q.put(dict(seconds=dt, prompts=n_prompts, peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+               gpu_peak_mib=torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else None,
+               encode_seconds=t_enc))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=3)
+    ap.add_argument("--gpu", action="store_true", help="also time vit_h in bf16 on CUDA")
+    a = ap.parse_args()
+    import torch
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, {a.images} images (bundled sample, simulated labels)")
+    ratios = {}
+    for mt in ("tiny", "vit_b"):
+        c = _run(mt, a.images, True)
+        r = _run(mt, a.images, False)
+        ratios[mt] = r["seconds"] / c["seconds"]
+        print(f"{mt:6s} CPU: epoch from cache {c['seconds']:.2f} s, recomputing the encoder {r['seconds']:.2f} s; "
+              f"decoder {1000 * c['seconds'] / c['prompts']:.1f} ms per prompt ({c['prompts']} prompts, decode+loss+backward); "
+              f"peak RSS {c['peak_rss_mib']:.0f} MiB cached / {r['peak_rss_mib']:.0f} MiB recomputing")
+    if a.gpu:
+        if not torch.cuda.is_available():
+            raise SystemExit("--gpu: torch sees no CUDA device")
+        g = _run("vit_h", a.images, True, "cuda")
+        n = a.images
+        enc_ips, dec_ips = 1 / g["encode_seconds"], n / g["seconds"]
+        proj = 10582 / enc_ips + 10582 / dec_ips
+        print(f"vit_h {torch.cuda.get_device_name()} bf16: encoding {enc_ips:.2f} images/s, decoder training "
+              f"{dec_ips:.2f} images/s from the cache, peak {g['gpu_peak_mib']:.0f} MiB; VOC train_aug (10,582): "
+              f"encode once {10582 / enc_ips / 60:.1f} min + {10582 / dec_ips / 60:.1f} min per epoch "
+              f"(1 epoch in all: {proj / 3600:.2f} h)")
+    for mt in ratios:
+        print(f"cache speed-up ({mt}): {ratios[mt]:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
