@@ -43,6 +43,11 @@ def _prepare_out(out: Path, job: str, params: dict, force: bool) -> None:
                              "Use another output folder, or force=True / --force to redo it.")
     out.mkdir(parents=True, exist_ok=True)
 
+def _previous_timing(man: Path) -> dict:
+    "Labelling seconds and image count recorded by an earlier run into the same folder."
+    try: return dict(json.loads(man.read_text()).get("timing") or {})
+    except (OSError, json.JSONDecodeError): return {}
+
 def _report_skipped(skipped: list[tuple[str, str]], what: str) -> None:
     if not skipped: return
     print(f"{what}: skipped {len(skipped)} image(s):", file=sys.stderr)
@@ -134,6 +139,7 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
                   split_file=str(split_file) if split_file else None, use_scribbles=use_scribbles, options=options)
     _prepare_out(out, "wsseg_pseudolabel", params, force)
     stats, skipped, seconds = Counter(), [], 0.0
+    prev = {} if force else _previous_timing(out/"manifest.json")   # a resumed run keeps the earlier images' time
     with run_manifest(out/"manifest.json", "wsseg_pseudolabel", params) as man:
         t_tune = time.perf_counter()
         options = _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progress, dict(options))
@@ -152,8 +158,11 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
                 if not skip_bad:
                     raise type(e)(f"{e}\n(image {i}; pass --skip-bad to skip such images and list them)") from None
                 skipped.append((i, str(e)))
-        spi = seconds / max(stats["written"], 1)
-        man.extra.update(counts=dict(stats), skipped=skipped, seconds_per_image=spi)
+        timed = stats["written"] + prev.get("timed_images", 0)
+        seconds += prev.get("seconds", 0.0)
+        spi = seconds / max(timed, 1)
+        man.extra.update(counts=dict(stats), skipped=skipped, seconds_per_image=spi,
+                         timing={"seconds": seconds, "timed_images": timed})
     _report_skipped(skipped, "wsseg_pseudolabel")
     return {"n_images": len(ids), **stats, "skipped": skipped, "seconds_per_image": spi}
 
