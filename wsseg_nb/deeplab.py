@@ -111,5 +111,5 @@ def dense_crf(image: np.ndarray, # (H, W, 3) uint8 RGB
     d = dcrf.DenseCRF2D(W, H, C)
     d.setUnaryEnergy(np.ascontiguousarray(-np.log(np.clip(probs, 1e-8, 1.0)).reshape(C, -1)))
     d.addPairwiseGaussian(sxy=gauss_xy, compat=gauss_w)
-    d.addPairwiseBilateral(sxy=bilat_xy, srgb=bilat_rgb, rgbim=np.ascontiguousarray(image), compat=bilat_w)
+    d.addPairwiseBilateral(sxy=bilat_xy, srgb=bilat_rgb, rgbim=np.array(image, dtype=np.uint8, order="C"), compat=bilat_w)   # a writable copy
     return np.asarray(d.inference(iters), dtype=np.float32).reshape(C, H, W)
