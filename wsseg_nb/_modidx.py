@@ -254,6 +254,8 @@ d = { 'settings': { 'branch': 'main',
                                 'wsseg_nb.train._dist_setup': ('train.html#_dist_setup', 'wsseg_nb/train.py'),
                                 'wsseg_nb.train.load_model': ('train.html#load_model', 'wsseg_nb/train.py'),
                                 'wsseg_nb.train.predict_folder': ('train.html#predict_folder', 'wsseg_nb/train.py'),
+                                'wsseg_nb.train.prediction_rows': ('train.html#prediction_rows', 'wsseg_nb/train.py'),
+                                'wsseg_nb.train.run_stage2': ('train.html#run_stage2', 'wsseg_nb/train.py'),
                                 'wsseg_nb.train.train_model': ('train.html#train_model', 'wsseg_nb/train.py'),
                                 'wsseg_nb.train.wsseg_predict': ('train.html#wsseg_predict', 'wsseg_nb/train.py'),
                                 'wsseg_nb.train.wsseg_train': ('train.html#wsseg_train', 'wsseg_nb/train.py')}}}

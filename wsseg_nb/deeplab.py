@@ -69,7 +69,7 @@ def load_backbone(model: DeepLabV2, path: str | Path) -> dict:
 # %% ../nbs/07_deeplab.ipynb #d9bc176d
 def to_tensor(image: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> Tensor:
     "(H, W, 3) uint8 RGB -> (1, 3, H, W) normalised float."
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255)
+    x = torch.from_numpy(np.array(image, dtype=np.uint8, order="C")).permute(2, 0, 1).float().div_(255)
     return ((x - torch.tensor(mean)[:, None, None]) / torch.tensor(std)[:, None, None])[None]
 
 @torch.no_grad()

@@ -18,7 +18,7 @@ __all__ = ['EXPERIMENTS', 'PROFILES', 'experiments_dir', 'list_experiments', 'pr
            'declared_parameters', 'code_fingerprint', 'run_experiment', 'reproduce', 'wsseg_reproduce']
 
 # %% ../nbs/10_reproduce.ipynb #041da3cb
-EXPERIMENTS = ("f0_logic", "t1_pseudo_labels", "f1_overlays", "t4_constraint_ablation")  # run order; notebooks not listed here run afterwards, sorted by name
+EXPERIMENTS = ("f0_logic", "t1_pseudo_labels", "f1_overlays", "t2_mask2former", "t3_deeplabv2", "t4_constraint_ablation")  # run order; notebooks not listed here run afterwards, sorted by name
 
 PROFILES: dict[str, dict[str, dict]] = {
     "smoke": {"*": {"device": "cpu"}},
@@ -26,7 +26,12 @@ PROFILES: dict[str, dict[str, dict]] = {
                      "logic_steps": 0, "logic_size": 0, "steps": 0, "size": 0, "n_images": 0,
                      "sam_model_type": "vit_h", "sam_checkpoint": "data/sam_vit_h_4b8939.pth",
                      "sam_epochs": 0, "sam_size": 256, "sam_lr": 0},
-              "f0_logic": {"image_size": 512}, "f1_overlays": {"image_ids": "", "n_images": 3}},
+              "f0_logic": {"image_size": 512}, "f1_overlays": {"image_ids": "", "n_images": 3},
+              "t2_mask2former": {"split": "train_aug", "pseudo_method": "sam", "pseudo_steps": 0, "pseudo_size": 0,
+                                 "arch": "swin-large", "pretrained": True, "iters": 20000, "batch": 16, "crop": 512, "lr": 0.0001},
+              "t3_deeplabv2": {"split": "train_aug", "pseudo_method": "sam", "pseudo_steps": 0, "pseudo_size": 0,
+                               "arch": "resnet101", "pretrained": True, "iters": 20000, "batch": 10, "crop": 321,
+                               "lr": 0.00025}},
 }
 
 def experiments_dir() -> Path:

@@ -32,7 +32,7 @@ from .deeplab import CRF_DEFAULTS, DeepLabV2, dense_crf, predict_probs, to_tenso
 
 # %% auto #0
 __all__ = ['TASKS', 'SegDataset', 'TrainConfig', 'DeepLabTask', 'Mask2FormerTask', 'train_model', 'load_model', 'predict_folder',
-           'wsseg_train', 'wsseg_predict']
+           'run_stage2', 'prediction_rows', 'wsseg_train', 'wsseg_predict']
 
 # %% ../nbs/13_train.ipynb #5590d86f
 class SegDataset(Dataset):
@@ -273,6 +273,36 @@ class _NoPool:
     def __exit__(self, *a): return False
 
 # %% ../nbs/13_train.ipynb #ce875cb8
+def run_stage2(out: str | Path, data_root: str | Path, train_ids: Sequence[str], val_ids: Sequence[str],
+               cfg: TrainConfig, pseudo_method: str = "logic", pseudo_options: dict | None = None,
+               crf: bool = False, device: str | None = None, seed: int = 0, progress: bool = False) -> dict:
+    "Pseudo-labels → network → val mIoU (and with CRF); returns the numbers and where things are."
+    from wsseg_nb.core import write_text_atomic
+    from wsseg_nb.pipeline import evaluate_folder, make_pseudo_labels, make_weak_labels
+    out = Path(out)
+    tr, va = write_text_atomic(out / "train_ids.txt", "\n".join(train_ids) + "\n"), write_text_atomic(out / "val_ids.txt", "\n".join(val_ids) + "\n")
+    make_weak_labels(data_root, out / "weak_labels", tr, seed=seed, progress=progress)
+    pl = out / "pseudo_labels" / pseudo_method
+    make_pseudo_labels(pseudo_method, data_root, out / "weak_labels", pl, tr, progress=progress, **(pseudo_options or {}))
+    pseudo = evaluate_folder(pl, data_root, tr)
+    t = train_model(pl, data_root, tr, out / "model", cfg, device, resume=True, progress=progress)
+    r = {"pseudo_label_miou_train": pseudo["miou"], "train": t, "model_dir": str(out / "model"), "pseudo_labels": str(pl)}
+    for name, use_crf in (("val", False), ("val_crf", True)):
+        if use_crf and not crf: continue
+        p = predict_folder(out / "model", data_root, va, out / f"pred_{name}", crf=use_crf, device=device, workers=1, progress=progress)
+        res = evaluate_folder(out / f"pred_{name}", data_root, va)
+        r[f"{name}_miou"], r[f"{name}_per_class"], r[f"{name}_seconds_per_image"] = res["miou"], res["per_class"], p["seconds_per_image"]
+    return r
+
+def prediction_rows(data_root: str | Path, ids: Sequence[str], pseudo_labels: str | Path, predictions: str | Path,
+                    net_name: str) -> list[dict]:
+    "Rows for `report.overlay_figure`: image, GT, pseudo-label, the network's prediction."
+    voc = VOCFolder(data_root)
+    return [{"title": i, "image": voc.image(i), "gt": voc.gt(i),
+             "labels": {"pseudo-label": read_label_png(Path(pseudo_labels) / f"{i}.png"),
+                        f"{net_name} prediction": read_label_png(Path(predictions) / f"{i}.png")}} for i in ids]
+
+# %% ../nbs/13_train.ipynb #6616f2e5
 @call_cli
 def wsseg_train(model: Param("deeplab or mask2former", str, choices=tuple(TASKS), opt=False),
                 labels: Param("folder of <id>.png training labels (pseudo-labels), or 'gt'", str, required=True) = None,
