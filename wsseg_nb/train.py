@@ -350,3 +350,6 @@ def wsseg_predict(model_dir: Param("folder written by wsseg_train", str, opt=Fal
     except (OSError, ValueError, ImportError) as e:
         print(f"wsseg_predict: error: {e}", file=sys.stderr); sys.exit(1)
     print(f"wsseg_predict: {s['written']} written, {s['existing']} already there, {s['seconds_per_image']:.2f} s/image → {s['folder']}")
+
+# %% ../nbs/13_train.ipynb #7688659e
+if __name__ == "__main__": wsseg_train()     # python -m wsseg_nb.train, e.g. under torchrun
