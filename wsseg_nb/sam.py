@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
+from skimage.measure import label as connected_components
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
@@ -164,7 +164,7 @@ def make_prompts(weak: WeakLabels,
     lonely: list[tuple[int, np.ndarray]] = []
     if scr is not None:
         for c in sorted(set(np.unique(scr).tolist()) - {0, IGNORE}):
-            comp, n = ndimage.label(scr == c, structure=np.ones((3, 3)))
+            comp, n = connected_components(scr == c, connectivity=2, return_num=True)
             for k in range(1, n + 1):
                 ys, xs = np.nonzero(comp == k)
                 overlap = [(((xs >= b.box_xyxy[0]) & (xs < b.box_xyxy[2]) & (ys >= b.box_xyxy[1]) & (ys < b.box_xyxy[3])).sum(), i)
