@@ -25,7 +25,7 @@ from urllib.request import Request, urlopen
 
 from tqdm.auto import tqdm
 
-from .core import Param, call_cli, store_true, write_json_atomic, write_text_atomic
+from .core import Param, call_cli, cli_errors, store_true, write_json_atomic, write_text_atomic
 from .sam import SAM_CHECKPOINTS
 
 # %% auto #0
@@ -245,7 +245,5 @@ def wsseg_download(names: Param(f"what to fetch: {', '.join(RESOURCES)} (several
                    mirror: Param("fetch <MIRROR>/<file> instead of the public address (a local mirror)", str) = None,
                    delete_archives: Param("delete dataset archives after unpacking", store_true) = False):
     "Download SAM checkpoints and the VOC / SBD / ScribbleSup data, checked and resumable, into the VOC layout."
-    try: out = download(names, dest, mirror=mirror, keep_archives=not delete_archives)
-    except (OSError, ValueError) as e:
-        print(f"wsseg_download: error: {e}", file=sys.stderr); sys.exit(1)
+    out = cli_errors(lambda: download(names, dest, mirror=mirror, keep_archives=not delete_archives), "wsseg_download")
     for n, p in out.items(): print(f"{n}: {p}")

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from .baselines import fill_boxes, grabcut
 from .learner import LearnerConfig, logic_learner
-from .core import call_cli, Param, run_manifest, store_true, write_json_atomic
+from .core import call_cli, cli_errors, Param, run_manifest, store_true, write_json_atomic
 from .data import (VOC_CLASSES, VOCFolder, WeakLabels, image_seed, load_weak_labels, read_label_png,
                            save_weak_labels, simulate_boxes, simulate_scribbles, write_label_png)
 from .metrics import SegMetric
@@ -26,8 +26,8 @@ from .sam import SamTuneConfig, finetune_on_folder, sam_pseudo_label
 
 # %% auto #0
 __all__ = ['BOX_MODES', 'SCRIBBLE_MODES', 'PSEUDO_LABELLERS', 'SAM_METHODS', 'make_weak_labels', 'make_pseudo_labels',
-           'evaluate_folder', 'format_result', 'learner_options', 'wsseg_weaklabels', 'sam_options',
-           'wsseg_pseudolabel', 'wsseg_evaluate']
+           'evaluate_folder', 'format_result', 'parse_constraints', 'parse_weights', 'learner_options',
+           'wsseg_weaklabels', 'sam_options', 'wsseg_pseudolabel', 'wsseg_evaluate']
 
 # %% ../nbs/11_pipeline.ipynb #6d7b0cef
 def _prepare_out(out: Path, job: str, params: dict, force: bool) -> None:
@@ -196,37 +196,34 @@ def format_result(res: dict) -> str:
     return "\n".join(["class        IoU (%)", *rows, f"images: {res['n_images']}", f"mIoU: {res['miou']:.1f}"])
 
 # %% ../nbs/11_pipeline.ipynb #53fcbfdd
+def parse_constraints(text: str, known: set[str], defaults: tuple[str, ...]) -> tuple[str, ...]:
+    "Constraint names from CLI text: 'a,b' (those) or '-a,-b' (the defaults without them)."
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    bad = [n.lstrip("-") for n in names if n.lstrip("-") not in known]
+    if bad: raise ValueError(f"unknown constraint(s) {bad}; known: {sorted(known)}")
+    drop = [n[1:] for n in names if n.startswith("-")]
+    if drop and len(drop) != len(names): raise ValueError("--constraints takes either names to use or '-name's to drop, not both")
+    return tuple(c for c in defaults if c not in drop) if drop else tuple(names)
+
+def parse_weights(text: str, known: set[str], base: dict | None = None) -> dict:
+    "Constraint weights from CLI text 'name=value,...', updating `base`."
+    w = dict(base or {})
+    for kv in text.split(","):
+        k, _, v = kv.partition("=")
+        if k.strip() not in known or not v: raise ValueError(f"bad weight {kv!r}; expected name=value with a name in {sorted(known)}")
+        w[k.strip()] = float(v)
+    return w
+
 def learner_options(steps: int | None = None, constraints: str | None = None, weights: str | None = None) -> dict:
     "LearnerConfig overrides from CLI text."
     from wsseg_nb.constraints import CONSTRAINTS
     known, cfg, opts = set(CONSTRAINTS) | {"colour"}, LearnerConfig(), {}
     if steps is not None: opts["steps"] = int(steps)
-    if constraints:
-        names = [n.strip() for n in constraints.split(",") if n.strip()]
-        bad = [n.lstrip("-") for n in names if n.lstrip("-") not in known]
-        if bad: raise ValueError(f"unknown constraint(s) {bad}; known: {sorted(known)}")
-        if all(n.startswith("-") for n in names):
-            opts["constraints"] = tuple(c for c in cfg.constraints if f"-{c}" not in names)
-        elif any(n.startswith("-") for n in names):
-            raise ValueError("--constraints takes either names to use or '-name's to drop, not both")
-        else: opts["constraints"] = tuple(names)
-    if weights:
-        w = dict(cfg.weights)
-        for kv in weights.split(","):
-            k, _, v = kv.partition("=")
-            if k.strip() not in known or not v: raise ValueError(f"bad weight {kv!r}; expected name=value with a name in {sorted(known)}")
-            w[k.strip()] = float(v)
-        opts["weights"] = w
+    if constraints: opts["constraints"] = parse_constraints(constraints, known, cfg.constraints)
+    if weights: opts["weights"] = parse_weights(weights, known, cfg.weights)
     return opts
 
 # %% ../nbs/11_pipeline.ipynb #38b411e4
-def _cli_errors(f: Callable, name: str):
-    "Run `f`; user errors print one clear message and exit 1 instead of a traceback."
-    try: return f()
-    except (OSError, ValueError) as e:
-        print(f"{name}: error: {e}", file=sys.stderr)
-        sys.exit(1)
-
 @call_cli
 def wsseg_weaklabels(data_root: Param("VOC-layout folder (holds JPEGImages/, SegmentationClass/)", str, opt=False),
                      out: Param("output folder for boxes/<id>.json and scribbles/<id>.png", str) = "weak_labels",
@@ -240,7 +237,7 @@ def wsseg_weaklabels(data_root: Param("VOC-layout folder (holds JPEGImages/, Seg
                      skip_bad: Param("skip unreadable or inconsistent images, and list them", store_true) = False,
                      force: Param("redo images already written / overwrite a folder made with other parameters", store_true) = False):
     "Write weak labels (boxes and scribbles) for the images of a VOC-layout folder."
-    s = _cli_errors(lambda: make_weak_labels(data_root, out, split_file, boxes, scribbles, seed, coverage,
+    s = cli_errors(lambda: make_weak_labels(data_root, out, split_file, boxes, scribbles, seed, coverage,
                                              line_width, min_area, skip_bad, force), "wsseg_weaklabels")
     print(f"wsseg_weaklabels: {s.get('written', 0)} written, {s.get('existing', 0)} already there, "
           f"{len(s['skipped'])} skipped, {s.get('boxes', 0)} boxes → {out}")
@@ -254,19 +251,8 @@ def sam_options(model_type=None, checkpoint=None, cache=None, epochs=None, lr=No
     o = {k: v for k, v in dict(model_type=model_type, checkpoint=checkpoint, cache=cache, epochs=epochs, lr=lr,
                                batch=batch, n_points=points, n_negative=negative, threshold=threshold, device=device,
                                decoder=decoder).items() if v is not None}
-    if constraints:
-        names = [n.strip() for n in constraints.split(",") if n.strip()]
-        bad = [n.lstrip("-") for n in names if n.lstrip("-") not in CONSTRAINTS]
-        if bad: raise ValueError(f"unknown constraint(s) {bad}; known: {sorted(CONSTRAINTS)}")
-        drop = [n[1:] for n in names if n.startswith("-")]
-        if drop and len(drop) != len(names): raise ValueError("--constraints takes either names to use or '-name's to drop, not both")
-        o["constraints"] = tuple(c for c in POSTER_CONSTRAINTS if c not in drop) if drop else tuple(names)
-    if weights:
-        o["weights"] = {}
-        for kv in weights.split(","):
-            k, _, v = kv.partition("=")
-            if k.strip() not in CONSTRAINTS or not v: raise ValueError(f"bad weight {kv!r}; expected name=value with a name in {sorted(CONSTRAINTS)}")
-            o["weights"][k.strip()] = float(v)
+    if constraints: o["constraints"] = parse_constraints(constraints, set(CONSTRAINTS), POSTER_CONSTRAINTS)
+    if weights: o["weights"] = parse_weights(weights, set(CONSTRAINTS))
     return o
 
 @call_cli
@@ -307,7 +293,7 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
         usage(f"--{', --'.join(k.replace('_', '-') for k, v in sam_vals.items() if v is not None)} apply to the sam methods only")
     if method != "sam" and any(v is not None for v in (epochs, lr, batch, decoder)):
         usage("--epochs, --lr, --batch and --decoder apply to --method sam (fine-tuning) only")
-    s = _cli_errors(lambda: make_pseudo_labels(method, data_root, weak_labels, out, split_file, not no_scribbles,
+    s = cli_errors(lambda: make_pseudo_labels(method, data_root, weak_labels, out, split_file, not no_scribbles,
                                                skip_bad, force, **options), "wsseg_pseudolabel")
     extra = f", {s['fallbacks']} of {s['boxes']} boxes fell back to filling" if "fallbacks" in s else ""
     print(f"wsseg_pseudolabel: {s.get('written', 0)} written, {s.get('existing', 0)} already there, "
@@ -319,6 +305,6 @@ def wsseg_evaluate(pred: Param("folder of <id>.png predictions", str, required=T
                    split_file: Param("file of image ids, or a split name; default: every prediction present", str) = None,
                    json: Param("also write the result as JSON to this file", str) = None):
     "Print per-class IoU and mIoU (percent) of a folder of predictions."
-    res = _cli_errors(lambda: evaluate_folder(pred, data_root, split_file, progress=True), "wsseg_evaluate")
+    res = cli_errors(lambda: evaluate_folder(pred, data_root, split_file, progress=True), "wsseg_evaluate")
     if json: write_json_atomic(json, res)
     print(format_result(res))

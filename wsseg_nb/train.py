@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
 from tqdm.auto import tqdm
 
-from .core import (Param, atomic_write, call_cli, get_device, run_manifest, seed_everything, store_true,
+from .core import (Param, atomic_write, call_cli, cli_errors, get_device, run_manifest, seed_everything, store_true,
                            write_json_atomic)
 from .data import IGNORE, N_CLASSES, VOCFolder, read_label_png, write_label_png
 from .deeplab import CRF_DEFAULTS, DeepLabV2, dense_crf, predict_probs, to_tensor
@@ -323,11 +323,9 @@ def wsseg_train(model: Param("deeplab or mask2former", str, choices=tuple(TASKS)
                 device: Param("cpu, cuda, cuda:1 (default: auto)", str) = None,
                 resume: Param("continue the checkpoint in --out", store_true) = False):
     "Train DeepLabV2 or Mask2Former on pseudo-labels (DDP when launched by torchrun)."
-    try:
-        cfg = TrainConfig(model, arch, pretrained, iters, batch, accum, lr, crop, msc, seed=seed, save_every=save_every, workers=workers)
-        s = train_model(labels, data_root, split_file, out, cfg, device, resume)
-    except (OSError, ValueError) as e:
-        print(f"wsseg_train: error: {e}", file=sys.stderr); sys.exit(1)
+    s = cli_errors(lambda: train_model(labels, data_root, split_file, out, TrainConfig(
+        model, arch, pretrained, iters, batch, accum, lr, crop, msc, seed=seed, save_every=save_every, workers=workers),
+        device, resume), "wsseg_train")
     if int(os.environ.get("RANK", 0)) == 0:
         print(f"wsseg_train: {s['iterations']} iterations on {s['world_size']} process(es), final loss {s['final_loss']:.4f}, "
               f"{s['seconds_per_iteration']:.2f} s/iteration → {out}")
@@ -344,11 +342,8 @@ def wsseg_predict(model_dir: Param("folder written by wsseg_train", str, opt=Fal
                   workers: Param("CRF processes", int) = 2,
                   device: Param("cpu, cuda (default: auto)", str) = None):
     "Predict full-resolution label maps with a trained network (then score them with wsseg_evaluate)."
-    try:
-        s = predict_folder(model_dir, data_root, split_file, out, crf, [float(v) for v in scales.split(",")], flip, format,
-                           device, workers)
-    except (OSError, ValueError, ImportError) as e:
-        print(f"wsseg_predict: error: {e}", file=sys.stderr); sys.exit(1)
+    s = cli_errors(lambda: predict_folder(model_dir, data_root, split_file, out, crf, [float(v) for v in scales.split(",")],
+                                          flip, format, device, workers), "wsseg_predict")
     print(f"wsseg_predict: {s['written']} written, {s['existing']} already there, {s['seconds_per_image']:.2f} s/image → {s['folder']}")
 
 # %% ../nbs/13_train.ipynb #7688659e
