@@ -84,6 +84,7 @@ class TrainConfig:
     lr: float = 0.0                         # 0 = the model's default (2.5e-4 / 1e-4)
     crop: int = 0                           # 0 = the model's default (321 / 512)
     msc: bool = False                       # deeplab: multi-scale inputs
+    freeze_bn: bool | None = None           # deeplab: frozen batch-norm; None = when pretrained (random weights need BN to train)
     predict_size: int = 512                 # mask2former: long side at inference
     seed: int = 0
     save_every: int = 1000
@@ -91,6 +92,7 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.model not in TASKS: raise ValueError(f"model={self.model!r}; expected one of {sorted(TASKS)}")
+        if self.freeze_bn is None: self.freeze_bn = self.pretrained
         d = TASKS[self.model].defaults
         for k, v in d.items():
             if not getattr(self, k): setattr(self, k, v)
@@ -98,7 +100,8 @@ class TrainConfig:
 class DeepLabTask:
     defaults = dict(arch="resnet101", lr=2.5e-4, crop=321)
     @staticmethod
-    def build(cfg: TrainConfig) -> nn.Module: return DeepLabV2(cfg.arch, N_CLASSES, pretrained=cfg.pretrained)
+    def build(cfg: TrainConfig) -> nn.Module:
+        return DeepLabV2(cfg.arch, N_CLASSES, pretrained=cfg.pretrained, freeze_bn=cfg.freeze_bn)
     @staticmethod
     def optimizer(model, cfg: TrainConfig):
         return torch.optim.SGD(model.param_groups(cfg.lr), lr=cfg.lr, momentum=0.9, weight_decay=5e-4)
@@ -186,7 +189,6 @@ def train_model(labels: str | Path, # folder of <id>.png training labels, or "gt
     it_batches = batches()
     if rank == 0 and start == 0: write_json_atomic(out / "config.json", asdict(cfg))
     model.train()
-    if cfg.model == "deeplab": model.backbone.apply(lambda m: m.eval() if isinstance(m, nn.BatchNorm2d) else None)
     t0, bar = time.perf_counter(), tqdm(range(start, cfg.iters), desc=f"train {cfg.model}", disable=not progress or rank != 0)
     def save(it):
         if rank != 0: return
@@ -317,6 +319,7 @@ def wsseg_train(model: Param("deeplab or mask2former", str, choices=tuple(TASKS)
                 arch: Param("deeplab: timm backbone (resnet101); mask2former: tiny, swin-tiny ... swin-large", str) = "",
                 pretrained: Param("start from ImageNet (deeplab, timm) or hub (mask2former) weights", store_true) = False,
                 msc: Param("deeplab: multi-scale inputs (1, 0.75, 0.5, max)", store_true) = False,
+                freeze_bn: Param("deeplab: freeze batch-norm (the default with --pretrained; random weights train it)", store_true) = False,
                 save_every: Param("checkpoint every N iterations", int) = 1000,
                 workers: Param("data-loading processes", int) = 2,
                 seed: Param("random seed", int) = 0,
@@ -324,7 +327,8 @@ def wsseg_train(model: Param("deeplab or mask2former", str, choices=tuple(TASKS)
                 resume: Param("continue the checkpoint in --out", store_true) = False):
     "Train DeepLabV2 or Mask2Former on pseudo-labels (DDP when launched by torchrun)."
     s = cli_errors(lambda: train_model(labels, data_root, split_file, out, TrainConfig(
-        model, arch, pretrained, iters, batch, accum, lr, crop, msc, seed=seed, save_every=save_every, workers=workers),
+        model, arch, pretrained, iters, batch, accum, lr, crop, msc, freeze_bn or pretrained, seed=seed, save_every=save_every,
+        workers=workers),
         device, resume), "wsseg_train")
     if int(os.environ.get("RANK", 0)) == 0:
         print(f"wsseg_train: {s['iterations']} iterations on {s['world_size']} process(es), final loss {s['final_loss']:.4f}, "
