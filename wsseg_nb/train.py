@@ -351,4 +351,4 @@ def wsseg_predict(model_dir: Param("folder written by wsseg_train", str, opt=Fal
     print(f"wsseg_predict: {s['written']} written, {s['existing']} already there, {s['seconds_per_image']:.2f} s/image → {s['folder']}")
 
 # %% ../nbs/13_train.ipynb #7688659e
-if __name__ == "__main__": wsseg_train()     # python -m wsseg_nb.train, e.g. under torchrun
+if __name__ == "__main__" and "__file__" in globals(): wsseg_train()   # python -m wsseg_nb.train (torchrun); not in a notebook
