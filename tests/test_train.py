@@ -60,12 +60,13 @@ def test_mask2former_train_predict(tmp_path):
     assert r.returncode == 1 and "DeepLabV2" in r.stderr
 
 
-def test_ddp_two_processes_on_gloo(tmp_path):
+@pytest.mark.parametrize("model,arch,crop", [("deeplab", "resnet18", "97"), ("mask2former", "tiny", "64")])
+def test_ddp_two_processes_on_gloo(tmp_path, model, arch, crop):
     """The same training code under torchrun: 2 CPU processes, gloo backend, a DistributedSampler."""
     S = str(sample_root())
     r = run(sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "wsseg_nb.train",
-            "deeplab", "--labels", "gt", "--data-root", S, "--split-file", "train", "--out", str(tmp_path / "m"),
-            "--arch", "resnet18", "--iters", "3", "--batch", "1", "--crop", "97", "--workers", "0", "--device", "cpu")
+            model, "--labels", "gt", "--data-root", S, "--split-file", "train", "--out", str(tmp_path / "m"),
+            "--arch", arch, "--iters", "3", "--batch", "1", "--crop", crop, "--workers", "0", "--device", "cpu")
     assert r.returncode == 0, r.stderr[-3000:]
     assert "3 iterations on 2 process(es)" in r.stdout
     assert r.stdout.count("wsseg_train:") == 1          # rank 0 alone reports and writes
