@@ -55,8 +55,9 @@ def _child(model_type, n, cached, device, q):
     with tempfile.TemporaryDirectory() as d:
         cache = S.EmbeddingCache(f"{d}/emb", sam.wsseg_fingerprint) if cached else None
         for i, load, w in items:                       # not timed: superpixels, and the cache fill when cached
-            S.working_superpixels(load(), i, cfg, f"{d}/sp")
-            if cached: S.image_embedding(sam, load(), i, cache)
+            img = load()
+            S.working_superpixels(img, i, cfg, f"{d}/sp")
+            if cached: S.image_embedding(sam, img, i, cache)
         if cached:                                     # warm-up (allocator, kernels); recomputing needs none
             S.finetune_decoder(sam, items[:1], S.SamTuneConfig(epochs=1, batch=1, size=128, lr=0.0), cache=cache,
                                superpixel_dir=f"{d}/sp", progress=False)

@@ -16,7 +16,7 @@ from timm.layers import freeze_batch_norm_2d
 from torch import Tensor, nn
 
 # %% auto #0
-__all__ = ['CRF_DEFAULTS', 'ASPPv2', 'DeepLabV2', 'load_backbone', 'to_tensor', 'predict_probs', 'crf_available', 'dense_crf']
+__all__ = ['ASPPv2', 'DeepLabV2', 'load_backbone', 'to_tensor', 'predict_probs', 'crf_available', 'dense_crf']
 
 # %% ../nbs/07_deeplab.ipynb #aa308dd4
 class ASPPv2(nn.Module):
@@ -88,8 +88,6 @@ def predict_probs(model: DeepLabV2, image: np.ndarray, scales: Sequence[float] =
     return torch.softmax(acc[0] / (len(scales) * (2 if flip else 1)), 0).cpu()
 
 # %% ../nbs/07_deeplab.ipynb #c237246d
-CRF_DEFAULTS = dict(iters=10, gauss_w=3, gauss_xy=1, bilat_w=4, bilat_xy=67, bilat_rgb=3)
-
 def crf_available() -> bool:
     try: import pydensecrf.densecrf  # noqa: F401
     except ImportError: return False

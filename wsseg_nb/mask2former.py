@@ -5,11 +5,8 @@
 # %% ../nbs/08_mask2former.ipynb #bbd9039c
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 # %% auto #0

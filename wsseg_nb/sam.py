@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -26,13 +26,14 @@ from tqdm.auto import tqdm
 # the command-line tools that only list or fetch files should not pay for.
 
 from .constraints import POSTER_CONSTRAINTS, ImageLabels, build_loss, encode_weak, slic_superpixels
-from .core import atomic_write, fingerprint, get_device, seed_everything, sha256_file, write_json_atomic
+from .core import atomic_write, fingerprint, get_device, sha256_file, write_json_atomic
 from .data import IGNORE, WeakLabels
+from .learner import working_size
 
 # %% auto #0
 __all__ = ['SAM_CHECKPOINTS', 'MODEL_TYPES', 'build_tiny_sam', 'check_checkpoint', 'load_sam', 'ObjectPrompt', 'make_prompts',
            'EmbeddingCache', 'sam_transform', 'image_embedding', 'class_log_probs', 'decode_objects', 'SamTuneConfig',
-           'working_size', 'freeze_encoders', 'working_superpixels', 'image_loss', 'finetune_decoder', 'load_decoder',
+           'freeze_encoders', 'working_superpixels', 'image_loss', 'finetune_decoder', 'load_decoder',
            'finetune_on_folder', 'label_from_log_probs', 'get_sam', 'sam_pseudo_label']
 
 # %% ../nbs/06_sam.ipynb #0220d7c6
@@ -315,10 +316,6 @@ class SamTuneConfig:
         "What a resumed run must share (everything but `epochs`: more epochs extend a run)."
         return fingerprint({k: v for k, v in asdict(self).items() if k != "epochs"})
 
-def working_size(height: int, width: int, long_side: int) -> tuple[int, int]:
-    s = long_side / max(height, width)
-    return max(1, round(height * s)), max(1, round(width * s))
-
 def freeze_encoders(sam: Sam) -> Sam:
     "Image and prompt encoders: no gradients, eval mode. The decoder trains."
     for m in (sam.image_encoder, sam.prompt_encoder): m.requires_grad_(False).eval()
@@ -362,7 +359,6 @@ def finetune_decoder(sam: Sam,
                     ) -> list[dict]:
     "Train `sam.mask_decoder` on the logic loss; returns the per-step log."
     freeze_encoders(sam)
-    dev = next(sam.parameters()).device
     opt = torch.optim.AdamW(sam.mask_decoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     log, start = [], 0
     ckpt = Path(out) / "decoder.pt" if out else None

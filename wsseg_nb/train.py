@@ -6,12 +6,11 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
-import sys
 import time
-from dataclasses import asdict, dataclass, field
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Sequence
@@ -26,9 +25,9 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSamp
 from tqdm.auto import tqdm
 
 from .core import (Param, atomic_write, call_cli, cli_errors, get_device, run_manifest, seed_everything, store_true,
-                           write_json_atomic)
+                           write_json_atomic, write_text_atomic)
 from .data import IGNORE, N_CLASSES, VOCFolder, read_label_png, write_label_png
-from .deeplab import CRF_DEFAULTS, DeepLabV2, dense_crf, predict_probs, to_tensor
+from .deeplab import DeepLabV2, dense_crf, predict_probs, to_tensor
 
 # %% auto #0
 __all__ = ['TASKS', 'SegDataset', 'TrainConfig', 'DeepLabTask', 'Mask2FormerTask', 'train_model', 'load_model', 'predict_folder',
@@ -251,7 +250,7 @@ def predict_folder(model_dir: str | Path, data_root: str | Path, split_file: str
     t0, dev = time.perf_counter(), next(model.parameters()).device
     params = {"model_dir": str(model_dir), "split_file": str(split_file), "crf": crf, "scales": list(scales), "flip": flip, "format": format}
     with run_manifest(out / "predict_manifest.json", "wsseg_predict", params, dev) as man, \
-         get_context("spawn").Pool(workers) if crf and workers > 1 else _NoPool() as pool:
+         get_context("spawn").Pool(workers) if crf and workers > 1 else nullcontext() as pool:
         pending = []
         for i in tqdm(todo, desc=f"predict {cfg.model}", disable=not progress):
             img = voc.image(i)
@@ -270,16 +269,11 @@ def predict_folder(model_dir: str | Path, data_root: str | Path, split_file: str
         man.extra.update(written=len(todo), existing=len(ids) - len(todo), seconds_per_image=spi)
     return {"written": len(todo), "existing": len(ids) - len(todo), "seconds_per_image": spi, "folder": str(dest)}
 
-class _NoPool:
-    def __enter__(self): return None
-    def __exit__(self, *a): return False
-
 # %% ../nbs/13_train.ipynb #ce875cb8
 def run_stage2(out: str | Path, data_root: str | Path, train_ids: Sequence[str], val_ids: Sequence[str],
                cfg: TrainConfig, pseudo_method: str = "logic", pseudo_options: dict | None = None,
                crf: bool = False, device: str | None = None, seed: int = 0, progress: bool = False) -> dict:
     "Pseudo-labels → network → val mIoU (and with CRF); returns the numbers and where things are."
-    from wsseg_nb.core import write_text_atomic
     from wsseg_nb.pipeline import evaluate_folder, make_pseudo_labels, make_weak_labels
     out = Path(out)
     tr, va = write_text_atomic(out / "train_ids.txt", "\n".join(train_ids) + "\n"), write_text_atomic(out / "val_ids.txt", "\n".join(val_ids) + "\n")
