@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
 from functools import cached_property
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -18,25 +20,37 @@ from torch import Tensor
 
 from .core import atomic_write
 from .data import IGNORE, WeakLabels
-from .logic import exists, forall, land, limplies, lnot, lor, weighted_and
+from .logic import exists, forall, land, limplies, log_complement, lnot, lor, weighted_and
+
 
 # %% auto #0
-__all__ = ['OFFSETS', 'CONSTRAINTS', 'POSTER_CONSTRAINTS', 'DEFAULT_WEIGHTS', 'ImageLabels', 'encode_weak', 'background',
-           'tightness', 'scribble', 'points', 'shifted', 'neighbour_sum', 'neighbourhood', 'border_precision', 'tags',
-           'box_exclusivity', 'box_fill', 'applicable', 'build_loss', 'slic_superpixels']
+__all__ = ['OFFSETS', 'CONSTRAINTS', 'POSTER_CONSTRAINTS', 'DEFAULT_WEIGHTS', 'REDUCES', 'DEFAULT_REDUCE', 'working_size',
+           'ImageLabels', 'Memberships', 'memberships', 'encode_weak', 'background', 'tightness', 'scribble', 'points',
+           'shifted', 'neighbour_sum', 'neighbourhood', 'superpixel_inner', 'border_precision', 'tags',
+           'box_exclusivity', 'box_fill', 'applicable', 'build_loss', 'slic_superpixels', 'working_superpixels',
+           'soft_scores', 'formula_terms', 'formula_truth']
 
 # %% ../nbs/03_constraints.ipynb #3e4a1901
+def working_size(height: int, width: int, # the image's size
+                 long_side: int, # the working resolution's long side; 0 = the image's own size
+                ) -> tuple[int, int]:
+    "The (h, w) with the given long side and the image's aspect ratio."
+    if not long_side: return height, width
+    s = long_side / max(height, width)
+    return max(1, round(height * s)), max(1, round(width * s))
+
 @dataclass
 class ImageLabels:
     "Weak labels of one image at the working resolution, with classes mapped to channels."
     classes: tuple[int, ...]                        # channel -> VOC class id; classes[0] == 0 (background)
     height: int
     width: int
-    boxes: list[tuple[int, int, int, int, int]] = field(default_factory=list)  # (channel, x0, y0, x1, y1), exclusive ends
+    boxes: list[tuple[int, int, int, int, int]] = field(default_factory=list)  # (channel, x0, y0, x1, y1), exclusive ends, rounded outward
     scribbles: Tensor | None = None                 # (H, W) int64 channel, -1 = unlabelled
     superpixels: Tensor | None = None               # (H, W) int64 superpixel ids
     tags: tuple[int, ...] | None = None             # channels known present (image-level labels)
     points: list[tuple[int, int, int]] = field(default_factory=list)  # (channel, y, x)
+    inner_boxes: list[tuple[int, int, int, int, int]] | None = None  # the boxes rounded inward (None: = boxes)
 
     def __post_init__(self):
         if not self.classes or self.classes[0] != 0:
@@ -44,9 +58,17 @@ class ImageLabels:
         for s, name in ((self.scribbles, "scribbles"), (self.superpixels, "superpixels")):
             if s is not None and tuple(s.shape) != (self.height, self.width):
                 raise ValueError(f"{name} map is {tuple(s.shape)}, expected ({self.height}, {self.width})")
+        if self.inner_boxes is None: self.inner_boxes = list(self.boxes)
+        if len(self.inner_boxes) != len(self.boxes):
+            raise ValueError(f"{len(self.inner_boxes)} inner boxes for {len(self.boxes)} boxes; expected one each")
 
     @property
     def n_channels(self) -> int: return len(self.classes)
+
+    def to(self, device: str | torch.device) -> "ImageLabels":
+        "The same labels with their tensors on `device`."
+        move = lambda t: None if t is None else t.to(device)
+        return replace(self, scribbles=move(self.scribbles), superpixels=move(self.superpixels))
 
     @cached_property
     def inside_any(self) -> Tensor:
@@ -64,7 +86,34 @@ class ImageLabels:
         for c, x0, y0, x1, y1 in self.boxes: a[c, y0:y1, x0:x1] = True
         return a
 
+# %% ../nbs/03_constraints.ipynb #c5efe43a
+@dataclass(frozen=True)
+class Memberships:
+    "Class memberships of every pixel as log-truths, with their exact complements."
+    log_p: Tensor    # (C, H, W) log P(class c)
+    log_not: Tensor  # (C, H, W) log(1 − P(class c)), exact (log_complement)
+
+def memberships(scores: Tensor | Memberships, # (C, H, W) logits or log-probabilities, or Memberships
+               ) -> Memberships:
+    "The log-memberships of class scores and their exact complements (fp32 or wider)."
+    if isinstance(scores, Memberships): return scores
+    if scores.dtype in (torch.float16, torch.bfloat16): scores = scores.float()
+    scores = torch.maximum(scores, scores.amax(0, keepdim=True).detach() - 1e4)   # -inf: finite, probability 0 all the same
+    return Memberships(torch.log_softmax(scores, 0), log_complement(scores, 0))
+
+
 # %% ../nbs/03_constraints.ipynb #d4c418e0
+def _scale_box(x0: int, y0: int, x1: int, y1: int, sx: float, sy: float) -> tuple[tuple, tuple]:
+    "A box scaled by (sx, sy), rounded outward and inward (inward: at least the centre cell)."
+    def span(a, b, s):
+        lo, hi = math.floor(a * s), max(math.ceil(b * s), math.floor(a * s) + 1)
+        ilo, ihi = math.ceil(a * s), math.floor(b * s)
+        if ihi <= ilo: ilo = min(max(math.floor((a + b) / 2 * s), lo), hi - 1); ihi = ilo + 1
+        return (lo, hi), (ilo, ihi)
+    (ox0, ox1), (ix0, ix1) = span(x0, x1, sx)
+    (oy0, oy1), (iy0, iy1) = span(y0, y1, sy)
+    return (ox0, oy0, ox1, oy1), (ix0, iy0, ix1, iy1)
+
 def encode_weak(weak: WeakLabels,
                 size: tuple[int, int] | None = None, # working (height, width); None = full resolution
                 superpixels: np.ndarray | Tensor | None = None, # (h, w) ids at the working size
@@ -76,12 +125,10 @@ def encode_weak(weak: WeakLabels,
     h, w = size or (H, W)
     classes = tuple(sorted(set(weak.classes) | set(extra_classes) | set(tags or ())))
     ch = {c: i for i, c in enumerate(classes)}
-    boxes = []
+    boxes, inner = [], []
     for b in weak.boxes:
-        x0, y0, x1, y1 = b.box_xyxy
-        boxes.append((ch[b.class_id], math.floor(x0 * w / W), math.floor(y0 * h / H),
-                      max(math.ceil(x1 * w / W), math.floor(x0 * w / W) + 1),
-                      max(math.ceil(y1 * h / H), math.floor(y0 * h / H) + 1)))
+        outer_b, inner_b = _scale_box(*b.box_xyxy, w / W, h / H)
+        boxes.append((ch[b.class_id], *outer_b)); inner.append((ch[b.class_id], *inner_b))
     scr = None
     if weak.scribbles is not None:
         lut = np.full(256, -1, dtype=np.int64)
@@ -90,7 +137,8 @@ def encode_weak(weak: WeakLabels,
         scr = torch.full((h, w), -1, dtype=torch.int64)
         scr[torch.from_numpy(ys * h // H), torch.from_numpy(xs * w // W)] = torch.from_numpy(lut[weak.scribbles[ys, xs]])
     sp = None if superpixels is None else torch.as_tensor(np.asarray(superpixels), dtype=torch.int64)
-    return ImageLabels(classes, h, w, boxes, scr, sp, None if tags is None else tuple(ch[t] for t in tags))
+    return ImageLabels(classes, h, w, boxes, scr, sp, None if tags is None else tuple(ch[t] for t in tags),
+                       inner_boxes=inner)
 
 # %% ../nbs/03_constraints.ipynb #75bd0f8a
 def _reduce(truth: Tensor, mask: Tensor | None, reduce: str, per_grounding: bool):
@@ -98,31 +146,32 @@ def _reduce(truth: Tensor, mask: Tensor | None, reduce: str, per_grounding: bool
     if not per_grounding: return t
     return t, (truth if mask is None else torch.where(mask, truth, truth.new_zeros(())))
 
-def background(log_p: Tensor, # (C, H, W) class log-probabilities, channel 0 = background
+def background(scores: Tensor | Memberships, # (C, H, W) class scores (logits or log-probs), channel 0 = background
                lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every pixel outside all boxes is background."
-    return _reduce(log_p[0], ~lab.inside_any, reduce, per_grounding)
+    log_p = memberships(scores).log_p
+    return _reduce(log_p[0], ~lab.inside_any.to(log_p.device), reduce, per_grounding)
+
 
 # %% ../nbs/03_constraints.ipynb #51bee475
-def tightness(log_p: Tensor, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
-    "Every row and every column of each box holds a pixel of the box's class."
+def tightness(scores: Tensor | Memberships, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
+    "Every row and every column of each box (rounded inward) holds a pixel of the box's class."
+    m = memberships(scores)
     if not lab.boxes:
-        z = log_p.new_zeros(())
+        z = m.log_p.new_zeros(())
         return (z, []) if per_grounding else z
-    # exists(x, dim) = lnot(forall(lnot x, dim)): negate the map once, sum each box's rows and columns,
-    # and negate all those sums in one call
-    sums = []
-    for c, x0, y0, x1, y1 in lab.boxes:
-        sub = lnot(log_p[c, y0:y1, x0:x1])
-        sums += [sub.sum(1), sub.sum(0)]   # one per row, one per column
-    allg = lnot(torch.cat(sums))
-    parts = list(allg.split([len(t) for t in sums]))
-    t = forall(allg, reduce=reduce)
+    parts = []
+    for (c, x0, y0, x1, y1), (_, ix0, iy0, ix1, iy1) in zip(lab.boxes, lab.inner_boxes):
+        rows, cols = (slice(iy0, iy1), slice(x0, x1)), (slice(y0, y1), slice(ix0, ix1))
+        parts += [exists(m.log_p[c][rows], dim=1, not_x=m.log_not[c][rows]),   # one per inner row
+                  exists(m.log_p[c][cols], dim=0, not_x=m.log_not[c][cols])]   # one per inner column
+    t = forall(torch.cat(parts), reduce=reduce)
     return (t, parts) if per_grounding else t
 
 # %% ../nbs/03_constraints.ipynb #1cce18b7
-def scribble(log_p: Tensor, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
+def scribble(scores: Tensor | Memberships, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every scribble pixel has its scribble's class."
+    log_p = memberships(scores).log_p
     if lab.scribbles is None:
         z = log_p.new_zeros(()); return (z, torch.zeros_like(log_p[0])) if per_grounding else z
     lab_ch = lab.scribbles.to(log_p.device)
@@ -130,8 +179,10 @@ def scribble(log_p: Tensor, lab: ImageLabels, reduce: str = "sum", per_grounding
     truth = log_p.gather(0, lab_ch.clamp(min=0)[None])[0]
     return _reduce(truth, on, reduce, per_grounding)
 
-def points(log_p: Tensor, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
+def points(scores: Tensor | Memberships, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every labelled point has its class (point supervision: a scribble of one pixel)."
+    log_p = memberships(scores).log_p
+
     if not lab.points: z = log_p.new_zeros(()); return (z, z) if per_grounding else z
     c, y, x = (torch.tensor(v, device=log_p.device) for v in zip(*lab.points))
     truth = log_p[c, y, x]
@@ -166,12 +217,14 @@ def neighbour_sum(x: Tensor, # (C, H, W) log-truths
     for v in views[2:]: out += v
     return out
 
-def neighbourhood(log_p: Tensor, lab: ImageLabels | None = None, reduce: str = "sum",
+def neighbourhood(scores: Tensor | Memberships, lab: ImageLabels | None = None, reduce: str = "sum",
                   per_grounding: bool = False, connectivity: int = 4,
                   weights: Tensor | None = None, # (K, H, W) per-offset neighbour weights
                  ):
     "Rules (A) c(p) → ∃q∈N(p) c(q) and (B) (∀q∈N(p) c(q)) → c(p), for every pixel and class."
-    L = lnot(log_p)
+    m = memberships(scores)
+    log_p, L = m.log_p, m.log_not
+
     rule_a = lnot(log_p + neighbour_sum(L, connectivity, weights))
     rule_b = lnot(neighbour_sum(log_p, connectivity, weights) + L)
     truth = (rule_a + rule_b).sum(0)     # and over both rules and all classes, per pixel
@@ -183,14 +236,31 @@ def _same_class(a: Tensor, b: Tensor) -> Tensor:
     "log P(class(p) = class(q)) for (C, ...) log-probs of p and q."
     return torch.logsumexp(a + b, dim=0)
 
-def border_precision(log_p: Tensor, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
-    "Adjacent pixels of different classes lie in different superpixels (4-neighbour pairs)."
+def superpixel_inner(sp: Tensor, # (H, W) superpixel ids
+                     tolerance: int = 1, # pixels from any superpixel border
+                    ) -> Tensor:
+    "(H, W) bool: pixels whose 8-neighbourhood, applied `tolerance` times, lies in their own superpixel."
+    inner = torch.ones_like(sp, dtype=torch.bool)
+    for _ in range(tolerance):
+        ok = inner.clone()
+        for dy, dx in OFFSETS[8]:
+            ok &= (shifted(sp, dy, dx, pad=-1) == sp) | (shifted(sp, dy, dx, pad=-1) == -1)   # the image edge is no border
+            ok &= shifted(inner, dy, dx, pad=True)
+        inner = ok
+    return inner
+
+def border_precision(scores: Tensor | Memberships, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False,
+                     tolerance: int = 1, # pairs within this many pixels of a superpixel border are not grounded (0 = literal)
+                    ):
+    "Adjacent pixels of different classes lie in different superpixels, or on a superpixel's edge (4-neighbour pairs)."
+    log_p = memberships(scores).log_p
     sp = lab.superpixels
     if sp is None:
         z = log_p.new_zeros(()); return (z, torch.zeros_like(log_p[0])) if per_grounding else z
     sp = sp.to(log_p.device)
-    same_h = _same_class(log_p[:, :, :-1], log_p[:, :, 1:]); in_h = sp[:, :-1] == sp[:, 1:]
-    same_v = _same_class(log_p[:, :-1, :], log_p[:, 1:, :]); in_v = sp[:-1, :] == sp[1:, :]
+    inner = superpixel_inner(sp, tolerance)
+    same_h = _same_class(log_p[:, :, :-1], log_p[:, :, 1:]); in_h = (sp[:, :-1] == sp[:, 1:]) & inner[:, :-1] & inner[:, 1:]
+    same_v = _same_class(log_p[:, :-1, :], log_p[:, 1:, :]); in_v = (sp[:-1, :] == sp[1:, :]) & inner[:-1, :] & inner[1:, :]
     th, tv = forall(same_h, mask=in_h), forall(same_v, mask=in_v)
     if reduce == "mean": t = (th + tv) / (in_h.sum() + in_v.sum()).clamp(min=1)
     else: t = th + tv
@@ -200,29 +270,32 @@ def border_precision(log_p: Tensor, lab: ImageLabels, reduce: str = "sum", per_g
     return t, m
 
 # %% ../nbs/03_constraints.ipynb #a3c1ac75
-def tags(log_p: Tensor, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
+def tags(scores: Tensor | Memberships, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every tagged class exists somewhere; no pixel has an untagged object class."
+    m = memberships(scores); log_p = m.log_p
     if lab.tags is None: z = log_p.new_zeros(()); return (z, z) if per_grounding else z
     tagged = [c for c in lab.tags if c != 0]
-    present = torch.stack([exists(log_p[c]) for c in tagged]) if tagged else log_p.new_zeros(0)
+    present = torch.stack([exists(log_p[c], not_x=m.log_not[c]) for c in tagged]) if tagged else log_p.new_zeros(0)
     absent = [c for c in range(1, lab.n_channels) if c not in lab.tags]
-    not_absent = lnot(log_p[absent]) if absent else log_p.new_zeros(0, *log_p.shape[1:])
+    not_absent = m.log_not[absent] if absent else log_p.new_zeros(0, *log_p.shape[1:])
     t = land(forall(present, reduce=reduce) if len(present) else log_p.new_zeros(()),
              forall(not_absent, reduce=reduce) if len(absent) else log_p.new_zeros(()))
     return (t, present) if per_grounding else t
 
-def box_exclusivity(log_p: Tensor, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
+def box_exclusivity(scores: Tensor | Memberships, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "A pixel inside boxes takes background or the class of a box covering it."
+    m = memberships(scores); log_p = m.log_p
     if not lab.boxes: z = log_p.new_zeros(()); return (z, torch.zeros_like(log_p[0])) if per_grounding else z
     mask = (lab.inside_any[None] & ~lab.allowed).to(log_p.device)
     if per_grounding:
-        truth = torch.where(mask, lnot(log_p), 0.0)
+        truth = torch.where(mask, m.log_not, 0.0)
         return forall(truth, mask=mask, reduce=reduce), truth.sum(0)
-    truth = lnot(log_p[mask])   # only the excluded (pixel, class) groundings: usually a small share of the map
+    truth = m.log_not[mask]   # only the excluded (pixel, class) groundings: usually a small share of the map
     return forall(truth, reduce=reduce) if truth.numel() else log_p.new_zeros(())
 
-def box_fill(log_p: Tensor, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
+def box_fill(scores: Tensor | Memberships, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every pixel of a box has the box's class (a prior: give it a small weight)."
+    m = memberships(scores); log_p = m.log_p
     parts = [log_p[c, y0:y1, x0:x1].reshape(-1) for c, x0, y0, x1, y1 in lab.boxes]
     if not parts: z = log_p.new_zeros(()); return (z, z) if per_grounding else z
     if reduce == "mean":   # each box's mean, then the mean over boxes: a small object counts as much as a large one
@@ -236,6 +309,8 @@ CONSTRAINTS: dict[str, Callable] = {
     "border": border_precision, "tags": tags, "points": points, "exclusivity": box_exclusivity, "box_fill": box_fill}
 POSTER_CONSTRAINTS = ("background", "tightness", "scribble", "neighbourhood", "border")
 DEFAULT_WEIGHTS = {"box_fill": 0.1}
+REDUCES = ("sum", "mean")
+DEFAULT_REDUCE = "sum"
 
 def applicable(name: str, lab: ImageLabels) -> bool:
     "Whether the image has the labels constraint `name` needs."
@@ -245,27 +320,29 @@ def applicable(name: str, lab: ImageLabels) -> bool:
              "neighbourhood": True}
     return needs[name]
 
-def build_loss(log_p: Tensor, # (C, H, W) class log-probabilities over lab.classes
+def build_loss(scores: Tensor | Memberships, # (C, H, W) class logits or log-probabilities over lab.classes
                lab: ImageLabels,
                constraints: Sequence[str] = POSTER_CONSTRAINTS, # names in CONSTRAINTS
                weights: Mapping[str, float] | None = None, # per-constraint weights (default 1; box_fill 0.1)
-               reduce: str = "mean", # "mean" or "sum" within each constraint
+               reduce: str = DEFAULT_REDUCE, # "sum" (one conjunction, / pixel count) or "mean" (within each constraint)
                options: Mapping[str, dict] | None = None, # extra keyword arguments per constraint
                extra: Mapping[str, Tensor] | None = None, # more log-truths to conjoin (e.g. a colour model)
               ) -> tuple[Tensor, dict[str, Tensor]]:
-    "loss = −Σ w_i·t_i over the applicable constraints (fp32 or wider); returns (loss, {name: log-truth})."
-    if log_p.shape != (lab.n_channels, lab.height, lab.width):
-        raise ValueError(f"log_p has shape {tuple(log_p.shape)}; the labels expect "
+    "loss = −Σ w_i·t_i (÷ H·W for reduce='sum') over the applicable constraints, fp32; returns (loss, {name: log-truth})."
+    m = memberships(scores)
+    if m.log_p.shape != (lab.n_channels, lab.height, lab.width):
+        raise ValueError(f"scores have shape {tuple(m.log_p.shape)}; the labels expect "
                          f"({lab.n_channels}, {lab.height}, {lab.width}) for classes {lab.classes}")
     unknown = [c for c in constraints if c not in CONSTRAINTS]
     if unknown: raise ValueError(f"Unknown constraint(s) {unknown}; known: {sorted(CONSTRAINTS)}")
-    if log_p.dtype in (torch.float16, torch.bfloat16): log_p = log_p.float()
-    terms = {c: CONSTRAINTS[c](log_p, lab, reduce=reduce, **(options or {}).get(c, {}))
+    if reduce not in REDUCES: raise ValueError(f"reduce={reduce!r}; expected one of {REDUCES}")
+    terms = {c: CONSTRAINTS[c](m, lab, reduce=reduce, **(options or {}).get(c, {}))
              for c in constraints if applicable(c, lab)}
     terms.update(extra or {})
     if not terms: raise ValueError(f"No constraint applies to this image: it has no boxes, scribbles, tags or points")
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
-    return -weighted_and(terms, {k: v for k, v in w.items() if k in terms}), terms
+    truth = weighted_and(terms, {k: v for k, v in w.items() if k in terms})
+    return -truth / (lab.height * lab.width if reduce == "sum" else 1), terms
 
 # %% ../nbs/03_constraints.ipynb #cf523c5b
 def slic_superpixels(image: np.ndarray, # (h, w, 3) uint8 RGB at the working size
@@ -281,3 +358,58 @@ def slic_superpixels(image: np.ndarray, # (h, w, 3) uint8 RGB at the working siz
     if cache is not None:
         with atomic_write(cache, "wb") as f: np.save(f, sp)
     return sp
+
+def working_superpixels(image: np.ndarray, # (H, W, 3) uint8 RGB, full resolution
+                        size: tuple[int, int], # working (h, w)
+                        n_segments: int = 300, # SLIC superpixels at the working size
+                        cache: str | Path | None = None, # .npy file to read/write
+                       ) -> np.ndarray:
+    "(h, w) SLIC superpixel ids of the image resized (area) to the working size."
+    small = image if image.shape[:2] == tuple(size) else cv2.resize(image, size[::-1], interpolation=cv2.INTER_AREA)
+    return slic_superpixels(small, n_segments, cache=cache)
+
+# %% ../nbs/03_constraints.ipynb #f17279da
+def soft_scores(labels: np.ndarray, # (H, W) class ids; 255 and classes without a channel count as background
+                classes: Sequence[int], # channel -> class id
+                size: tuple[int, int] | None = None, # working (h, w); None = full resolution
+                confidence: float = 0.95, # probability of the labelled class
+               ) -> Tensor:
+    "(C, h, w) float32 log-probabilities of a hard label map made soft and area-averaged to `size`."
+    C = len(classes)
+    lut = np.zeros(256, np.int64)
+    for i, c in enumerate(classes): lut[c] = i
+    idx = lut[labels]
+    rest = (1 - confidence) / (C - 1) if C > 1 else 0.0
+    prob = np.full((C, *labels.shape), rest, np.float32)
+    np.put_along_axis(prob, idx[None], confidence if C > 1 else 1.0, 0)
+    if size is not None and tuple(size) != labels.shape:
+        prob = np.stack([cv2.resize(p, size[::-1], interpolation=cv2.INTER_AREA) for p in prob])
+    return torch.from_numpy(np.log(prob / prob.sum(0, keepdims=True)))
+
+def formula_terms(labels: np.ndarray, # (H, W) uint8 class ids (255 = background here)
+                  weak: WeakLabels, # the image's weak labels (full resolution)
+                  image: np.ndarray | None = None, # (H, W, 3) RGB: needed for border precision's superpixels
+                  *, size: int = 256, # working long side (0 = full resolution)
+                  constraints: Sequence[str] = POSTER_CONSTRAINTS,
+                  reduce: str = DEFAULT_REDUCE,
+                  confidence: float = 0.95, # probability the soft map gives the labelled class
+                  n_segments: int = 300, # SLIC superpixels at the working size
+                 ) -> dict[str, float]:
+    "Each applicable constraint's log-truth for `labels`, made soft, at the working size."
+    if labels.shape != (weak.height, weak.width):
+        raise ValueError(f"label map is {labels.shape[1]}x{labels.shape[0]} but the weak labels of {weak.image_id} "
+                         f"are {weak.width}x{weak.height}")
+    hw = working_size(weak.height, weak.width, size)
+    sp = working_superpixels(image, hw, n_segments) if image is not None and "border" in constraints else None
+    lab = encode_weak(weak, hw, superpixels=sp)
+    _, terms = build_loss(soft_scores(labels, lab.classes, hw, confidence), lab, constraints, reduce=reduce)
+    return {k: float(v) for k, v in terms.items()}
+
+def formula_truth(labels: np.ndarray, weak: WeakLabels, image: np.ndarray | None = None, *, size: int = 256,
+                  constraints: Sequence[str] = POSTER_CONSTRAINTS, reduce: str = DEFAULT_REDUCE,
+                  confidence: float = 0.95, n_segments: int = 300) -> float:
+    "The log-truth of the whole formula (the weighted conjunction) for a hard label map made soft."
+    terms = formula_terms(labels, weak, image, size=size, constraints=constraints, reduce=reduce,
+                          confidence=confidence, n_segments=n_segments)
+    w = {**DEFAULT_WEIGHTS}
+    return sum(w.get(k, 1.0) * v for k, v in terms.items())

@@ -13,10 +13,10 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['LNOT_EPS', 'lnot', 'land', 'lor', 'limplies', 'forall', 'exists', 'weighted_and']
+__all__ = ['LNOT_EPS', 'EXISTS_SWITCH', 'lnot', 'log_complement', 'land', 'lor', 'limplies', 'forall', 'exists', 'weighted_and']
 
 # %% ../nbs/01_logic.ipynb #646c0f3f
-LNOT_EPS = 1e-12  # truths are clamped to <= -LNOT_EPS inside lnot, so lnot(0) = log(1e-12)
+LNOT_EPS = 1e-30  # truths are clamped to <= -LNOT_EPS inside lnot, so lnot(0) = log(1e-30)
 _LN2 = math.log(2.0)
 
 class _LogOneMinusExp(torch.autograd.Function):
@@ -42,6 +42,23 @@ def lnot(x: Tensor, # log-truths, (-inf, 0]
         return _LogOneMinusExp.apply(x.float()).to(x.dtype)
     return _LogOneMinusExp.apply(x)
 
+# %% ../nbs/01_logic.ipynb #88f465e8
+def log_complement(logits: Tensor, # class scores; softmax along `dim` gives the memberships (log-probs qualify)
+                   dim: int = 0, # the class dimension
+                  ) -> Tensor:
+    "log(1 − softmax(logits)) along `dim`, exact at any logit gap; same shape as `logits`."
+    z = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+    floor = z.amax(dim, keepdim=True).detach() - 1e4
+    z = torch.maximum(z, floor)
+    log_p = torch.log_softmax(z, dim)
+    top = z.argmax(dim, keepdim=True)
+    is_top = torch.zeros_like(z, dtype=torch.bool).scatter(dim, top, True)
+    others = torch.logsumexp(z.scatter(dim, top, floor), dim, keepdim=True)   # the top class left out
+    via_others = others - torch.logsumexp(z, dim, keepdim=True)
+    # log(0.75) caps the unused top-class entries away from log1p(-1) = -inf (and its NaN gradient)
+    via_log1p = log_p.clamp(max=math.log(0.75)).exp().neg().log1p()
+    return torch.where(is_top, via_others.expand_as(z), via_log1p)
+
 # %% ../nbs/01_logic.ipynb #2a2478c0
 def land(*xs: Tensor) -> Tensor:
     "Conjunction (product t-norm): the broadcast sum of the log-truths."
@@ -57,9 +74,11 @@ def limplies(a: Tensor, b: Tensor) -> Tensor:
     return lor(lnot(a), b)
 
 # %% ../nbs/01_logic.ipynb #f659f6a3
+EXISTS_SWITCH = 1e-6   # below this Σp, exists is computed as logsumexp (exact there; see above)
+
 def _dims(x: Tensor, dim: int | Sequence[int] | None) -> tuple[int, ...]:
     if dim is None: return tuple(range(x.ndim))
-    return (dim,) if isinstance(dim, int) else tuple(dim)
+    return tuple(d % x.ndim for d in ((dim,) if isinstance(dim, int) else dim))
 
 def forall(x: Tensor, # log-truths
            dim: int | Sequence[int] | None = None, # dims to quantify over; None = all
@@ -78,12 +97,26 @@ def forall(x: Tensor, # log-truths
     count = torch.broadcast_to(mask, x.shape).sum(dim=dims)
     return total / count.clamp(min=1)
 
+def _masked_logsumexp(x: Tensor, dims: tuple[int, ...], mask: Tensor | None) -> Tensor:
+    "log Σ exp(x) over `dims` and the masked-in entries; log(tiny) for an empty or all -inf set; finite gradients."
+    valid = torch.isfinite(x) if mask is None else torch.broadcast_to(mask.to(torch.bool), x.shape) & torch.isfinite(x)
+    m = torch.where(valid, x, -torch.inf).amax(dims, keepdim=True).detach()
+    m = torch.where(m.isfinite(), m, torch.zeros_like(m))
+    e = torch.where(valid, (torch.where(valid, x, m) - m).exp(), torch.zeros_like(x))
+    s = e.sum(dims, keepdim=True).clamp(min=torch.finfo(x.dtype).tiny)
+    return (m + s.log()).squeeze(dims)
+
 def exists(x: Tensor, # log-truths
            dim: int | Sequence[int] | None = None, # dims to quantify over; None = all
            mask: Tensor | None = None, # bool, broadcastable to x: which groundings count
+           not_x: Tensor | None = None, # exact log(1 - p) of the groundings, if known (else lnot(x))
           ) -> Tensor:
-    "Existential quantifier: not(forall(not x)), i.e. 1 - prod(1 - p)."
-    return lnot(forall(lnot(x), dim=dim, mask=mask))
+    "Existential quantifier: not(forall(not x)), i.e. 1 - prod(1 - p); exact when every p is tiny."
+    none_true = forall(lnot(x) if not_x is None else not_x, dim=dim, mask=mask)   # log Π(1 - p)
+    out = lnot(none_true)
+    few = none_true > -EXISTS_SWITCH
+    if few.any(): out = torch.where(few, _masked_logsumexp(x, _dims(x, dim), mask), out)
+    return out
 
 # %% ../nbs/01_logic.ipynb #a9ae25ad
 def weighted_and(terms: Mapping[str, Tensor] | Sequence[Tensor], # log-truths, each a scalar (or same shape)

@@ -1,0 +1,112 @@
+"""Instrument: does the formula prefer the truth?
+
+For every image of a split, the formula's log-truth (`wsseg_nb.constraints.formula_terms`) of the GT
+is compared with that of three degenerate maps built from the same weak labels:
+
+- filled boxes: every box filled with its class (smaller boxes on top), scribbles painted on top;
+- box cross: one row and one column through each box's centre, of the box's class, background elsewhere;
+- all background.
+
+The GT's void band (255) takes the label of the nearest labelled pixel where a box of that class
+covers it, background elsewhere: VOC draws the band across the object outline, and calling it all
+background would move every outline off the image edge (`--void background` does that instead). The weak labels are those of WEAK_DIR (written by `wsseg_weaklabels`; simulated from the GT on data
+without box XMLs). A map the formula ranks above the GT is what an optimiser of the formula would
+prefer to the truth. Prints, per reduce, `GT preferred over <map> (<reduce>): k/n` and the median
+per-constraint difference GT − map; `--losers` lists, for every image where the GT loses, the
+constraint that costs it most.
+
+Run: `python tests/bench_formula.py DATA_ROOT WEAK_DIR [--split-file F] [--size N] [--reduce sum,mean]`.
+"""
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+
+MAPS = ("filled boxes", "box cross", "all background")
+
+
+def fill_void(gt: np.ndarray, weak) -> np.ndarray:
+    "VOC's void band (255) given the label of the nearest labelled pixel, inside a box of that class."
+    from scipy import ndimage
+    void = gt == 255
+    if not void.any() or void.all(): return np.where(void, 0, gt).astype(np.uint8)
+    idx = ndimage.distance_transform_edt(void, return_distances=False, return_indices=True)
+    out = gt[tuple(idx)]
+    in_box = np.zeros(gt.shape, bool)
+    for b in weak.boxes:
+        x0, y0, x1, y1 = b.box_xyxy
+        in_box[y0:y1, x0:x1] |= out[y0:y1, x0:x1] == b.class_id
+    out[void & ~in_box] = 0     # the boxes were drawn around the labelled pixels: void outside them is background
+    return out
+
+
+def degenerate_maps(weak) -> dict:
+    "The three maps the GT is compared with."
+    from wsseg_nb.baselines import fill_boxes
+    cross = np.zeros((weak.height, weak.width), np.uint8)
+    for b in sorted(weak.boxes, key=lambda b: -b.area):
+        x0, y0, x1, y1 = b.box_xyxy
+        cross[(y0 + y1) // 2, x0:x1] = b.class_id
+        cross[y0:y1, (x0 + x1) // 2] = b.class_id
+    return {"filled boxes": fill_boxes(None, weak, use_scribbles=True), "box cross": cross,
+            "all background": np.zeros((weak.height, weak.width), np.uint8)}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("data_root"); ap.add_argument("weak_dir")
+    ap.add_argument("--split-file", default=None, help="ids to use (default: every image with weak labels)")
+    ap.add_argument("--size", type=int, default=256, help="working long side (0 = full resolution)")
+    ap.add_argument("--reduce", default="sum,mean", help="comma-separated reduces to compare")
+    ap.add_argument("--confidence", type=float, default=0.95)
+    ap.add_argument("--n-segments", type=int, default=None, help="SLIC superpixels at the working size (default: formula_terms')")
+    ap.add_argument("--void", choices=("nearest", "background"), default="nearest",
+                    help="the GT's void band (255): nearest labelled pixel (default; VOC draws it across the outline) or background")
+    ap.add_argument("--losers", action="store_true", help="list the images where the GT loses, and why")
+    a = ap.parse_args(argv)
+    from pathlib import Path
+    from wsseg_nb.constraints import formula_terms
+    from wsseg_nb.data import VOCFolder, load_weak_labels
+    voc = VOCFolder(a.data_root)
+    ids = voc.split_ids(a.split_file) if a.split_file else sorted(p.stem for p in Path(a.weak_dir, "boxes").glob("*.json"))
+    reduces = a.reduce.split(",")
+    kw = {"size": a.size, "confidence": a.confidence}
+    if a.n_segments: kw["n_segments"] = a.n_segments
+    diffs = {r: {m: [] for m in MAPS} for r in reduces}   # per image: (total diff, {constraint: diff})
+    t0 = time.perf_counter()
+    for n, i in enumerate(ids, 1):
+        weak, image, gt = load_weak_labels(a.weak_dir, i), voc.image(i), voc.gt(i)
+        if not weak.boxes: continue
+        truth = fill_void(gt, weak) if a.void == "nearest" else np.where(gt == 255, 0, gt).astype(np.uint8)
+        maps = {"GT": truth, **degenerate_maps(weak)}
+        for r in reduces:
+            terms = {k: formula_terms(v, weak, image, reduce=r, **kw) for k, v in maps.items()}
+            for m in MAPS:
+                d = {c: terms["GT"][c] - terms[m][c] for c in terms["GT"]}
+                diffs[r][m].append((i, sum(d.values()), d))
+        print(f"\r{n}/{len(ids)} images", end="", file=sys.stderr, flush=True)
+    print(f"\r{len(ids)} images in {time.perf_counter() - t0:.0f} s (size {a.size}, confidence {a.confidence}, "
+          f"void {a.void}, {kw.get('n_segments', 'default')} superpixels)",
+          file=sys.stderr)
+    for r in reduces:
+        for m in MAPS:
+            rows = diffs[r][m]
+            wins = sum(t > 0 for _, t, _ in rows)
+            print(f"GT preferred over {m} ({r}): {wins}/{len(rows)}")
+        for m in MAPS:
+            rows = diffs[r][m]
+            names = rows[0][2].keys() if rows else []
+            med = ", ".join(f"{c} {statistics.median(d[c] for _, _, d in rows):+.2f}" for c in names)
+            print(f"  median GT − {m} ({r}): {med}")
+        if a.losers:
+            for m in MAPS:
+                for i, t, d in diffs[r][m]:
+                    if t <= 0:
+                        worst = min(d, key=d.get)
+                        print(f"    GT loses to {m} ({r}) on {i}: total {t:+.2f}, most by {worst} {d[worst]:+.2f}")
+
+
+if __name__ == "__main__":
+    main()
