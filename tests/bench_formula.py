@@ -27,33 +27,6 @@ import numpy as np
 MAPS = ("filled boxes", "box cross", "all background")
 
 
-def fill_void(gt: np.ndarray, weak) -> np.ndarray:
-    "VOC's void band (255) given the label of the nearest labelled pixel, inside a box of that class."
-    from scipy import ndimage
-    void = gt == 255
-    if not void.any() or void.all(): return np.where(void, 0, gt).astype(np.uint8)
-    idx = ndimage.distance_transform_edt(void, return_distances=False, return_indices=True)
-    out = gt[tuple(idx)]
-    in_box = np.zeros(gt.shape, bool)
-    for b in weak.boxes:
-        x0, y0, x1, y1 = b.box_xyxy
-        in_box[y0:y1, x0:x1] |= out[y0:y1, x0:x1] == b.class_id
-    out[void & ~in_box] = 0     # the boxes were drawn around the labelled pixels: void outside them is background
-    return out
-
-
-def degenerate_maps(weak) -> dict:
-    "The three maps the GT is compared with."
-    from wsseg_nb.baselines import fill_boxes
-    cross = np.zeros((weak.height, weak.width), np.uint8)
-    for b in sorted(weak.boxes, key=lambda b: -b.area):
-        x0, y0, x1, y1 = b.box_xyxy
-        cross[(y0 + y1) // 2, x0:x1] = b.class_id
-        cross[y0:y1, (x0 + x1) // 2] = b.class_id
-    return {"filled boxes": fill_boxes(None, weak, use_scribbles=True), "box cross": cross,
-            "all background": np.zeros((weak.height, weak.width), np.uint8)}
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data_root"); ap.add_argument("weak_dir")
@@ -67,7 +40,7 @@ def main(argv=None):
     ap.add_argument("--losers", action="store_true", help="list the images where the GT loses, and why")
     a = ap.parse_args(argv)
     from pathlib import Path
-    from wsseg_nb.constraints import formula_terms
+    from wsseg_nb.constraints import degenerate_maps, formula_terms, void_to_nearest
     from wsseg_nb.data import VOCFolder, load_weak_labels
     voc = VOCFolder(a.data_root)
     ids = voc.split_ids(a.split_file) if a.split_file else sorted(p.stem for p in Path(a.weak_dir, "boxes").glob("*.json"))
@@ -79,7 +52,7 @@ def main(argv=None):
     for n, i in enumerate(ids, 1):
         weak, image, gt = load_weak_labels(a.weak_dir, i), voc.image(i), voc.gt(i)
         if not weak.boxes: continue
-        truth = fill_void(gt, weak) if a.void == "nearest" else np.where(gt == 255, 0, gt).astype(np.uint8)
+        truth = void_to_nearest(gt, weak) if a.void == "nearest" else np.where(gt == 255, 0, gt).astype(np.uint8)
         maps = {"GT": truth, **degenerate_maps(weak)}
         for r in reduces:
             terms = {k: formula_terms(v, weak, image, reduce=r, **kw) for k, v in maps.items()}

@@ -28,7 +28,7 @@ __all__ = ['OFFSETS', 'CONSTRAINTS', 'POSTER_CONSTRAINTS', 'DEFAULT_WEIGHTS', 'R
            'ImageLabels', 'Memberships', 'memberships', 'encode_weak', 'background', 'tightness', 'scribble', 'points',
            'shifted', 'neighbour_sum', 'neighbourhood', 'superpixel_inner', 'border_precision', 'tags',
            'box_exclusivity', 'box_fill', 'applicable', 'build_loss', 'slic_superpixels', 'working_superpixels',
-           'soft_scores', 'formula_terms', 'formula_truth']
+           'soft_scores', 'formula_terms', 'formula_truth', 'degenerate_maps', 'void_to_nearest']
 
 # %% ../nbs/03_constraints.ipynb #3e4a1901
 def working_size(height: int, width: int, # the image's size
@@ -413,3 +413,32 @@ def formula_truth(labels: np.ndarray, weak: WeakLabels, image: np.ndarray | None
                           confidence=confidence, n_segments=n_segments)
     w = {**DEFAULT_WEIGHTS}
     return sum(w.get(k, 1.0) * v for k, v in terms.items())
+
+# %% ../nbs/03_constraints.ipynb #ac91e4bf
+def degenerate_maps(weak: WeakLabels) -> dict[str, np.ndarray]:
+    "(H, W) uint8 maps a formula must rank below the truth: filled boxes (+ scribbles), a cross per box, all background."
+    filled = np.zeros((weak.height, weak.width), np.uint8)
+    cross = np.zeros_like(filled)
+    for b in sorted(weak.boxes, key=lambda b: -b.area):     # smaller boxes on top
+        x0, y0, x1, y1 = b.box_xyxy
+        filled[y0:y1, x0:x1] = b.class_id
+        cross[(y0 + y1) // 2, x0:x1] = b.class_id; cross[y0:y1, (x0 + x1) // 2] = b.class_id
+    if weak.scribbles is not None:
+        s = weak.scribbles != IGNORE
+        filled[s] = weak.scribbles[s]
+    return {"filled boxes": filled, "box cross": cross, "all background": np.zeros_like(filled)}
+
+def void_to_nearest(gt: np.ndarray, # (H, W) GT class ids, 255 = void
+                    weak: WeakLabels, # the boxes drawn around the labelled pixels
+                   ) -> np.ndarray:
+    "The GT with each void pixel given the nearest label, where a box of that class covers it (else background)."
+    from scipy import ndimage
+    void = gt == IGNORE
+    if not void.any() or void.all(): return np.where(void, 0, gt).astype(np.uint8)
+    out = gt[tuple(ndimage.distance_transform_edt(void, return_distances=False, return_indices=True))]
+    in_box = np.zeros(gt.shape, bool)
+    for b in weak.boxes:
+        x0, y0, x1, y1 = b.box_xyxy
+        in_box[y0:y1, x0:x1] |= out[y0:y1, x0:x1] == b.class_id
+    out[void & ~in_box] = 0
+    return out

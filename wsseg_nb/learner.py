@@ -16,20 +16,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .baselines import _paint_scribbles
-from .constraints import ImageLabels, OFFSETS, build_loss, encode_weak, shifted, slic_superpixels
+from .constraints import ImageLabels, OFFSETS, build_loss, encode_weak, shifted, slic_superpixels, working_size
 from .data import WeakLabels
 from .logic import forall
 
 # %% auto #0
-__all__ = ['working_size', 'lab_image', 'pixel_features', 'seed_weights', 'colour_posterior', 'contrast_weights', 'LearnerConfig',
+__all__ = ['lab_image', 'pixel_features', 'seed_weights', 'colour_posterior', 'contrast_weights', 'LearnerConfig',
            'train_logic_learner', 'superpixel_pool', 'logic_learner']
 
 # %% ../nbs/05b_learner.ipynb #e9553ed4
-def working_size(height: int, width: int, long_side: int) -> tuple[int, int]:
-    "The (h, w) with the given long side and the image's aspect ratio."
-    s = long_side / max(height, width)
-    return max(1, round(height * s)), max(1, round(width * s))
-
 def lab_image(image: np.ndarray) -> np.ndarray:
     "(h, w, 3) float32 Lab in [0, 1] of an RGB uint8 image."
     return cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32) / 255.0
@@ -101,7 +96,8 @@ class LearnerConfig:
     constraints: tuple[str, ...] = ("background", "tightness", "scribble", "neighbourhood", "border",
                                     "exclusivity", "box_fill", "colour")
     weights: dict = field(default_factory=lambda: {"box_fill": 1.0, "colour": 3.0, "border": 3.0})
-    allowed_by_construction: bool = True
+    reduce: str = "mean"            # the loss reading ("sum": one conjunction / pixels; "mean": per constraint)
+    allowed_by_construction: bool = True  # mask disallowed classes; background and exclusivity then hold by construction
     contrast_gating: bool = True
     connectivity: int = 4
     n_segments: int = 300           # SLIC superpixels at the working size (border precision)
@@ -137,7 +133,8 @@ def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
     seeds = seed_weights(labels, cfg.box_weight, cfg.scribble_weight)
     log_q = colour_posterior(lab, labels, seeds, cfg.bins)
     use_colour = "colour" in cfg.constraints
-    names = tuple(c for c in cfg.constraints if c != "colour")
+    vacuous = ("background", "exclusivity") if cfg.allowed_by_construction else ()   # true by construction: zero gradient
+    names = tuple(c for c in cfg.constraints if c != "colour" and c not in vacuous)
     blocked = (~labels.allowed) if cfg.allowed_by_construction else torch.zeros_like(labels.allowed)
     if cfg.model == "logits":
         logits0 = log_q.clamp(min=-10).clone().requires_grad_()
@@ -149,9 +146,10 @@ def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
         params, forward = list(net.parameters()), lambda: net(feats).T.reshape(C, h, w)
     opt = torch.optim.Adam(params, lr=cfg.lr)
     for step in range(cfg.steps):
-        log_p = torch.log_softmax(forward().masked_fill(blocked, -1e4), 0)
-        extra = {"colour": forall(torch.logsumexp(log_q + log_p, 0), reduce="mean")} if use_colour else None
-        loss, parts = build_loss(log_p, labels, names, cfg.weights, "mean", {"neighbourhood": nb_opts}, extra)
+        scores = forward().masked_fill(blocked, -1e4)
+        log_p = torch.log_softmax(scores, 0)
+        extra = {"colour": forall(torch.logsumexp(log_q + log_p, 0), reduce=cfg.reduce)} if use_colour else None
+        loss, parts = build_loss(scores, labels, names, cfg.weights, cfg.reduce, {"neighbourhood": nb_opts}, extra)
         opt.zero_grad(); loss.backward(); opt.step()
         if history is not None: history.append({k: float(v) for k, v in parts.items()})
         if use_colour and cfg.em_every and (step + 1) % cfg.em_every == 0 and step + 1 < cfg.steps:

@@ -17,6 +17,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .baselines import fill_boxes, grabcut
+from .constraints import REDUCES
+
 from .learner import LearnerConfig, logic_learner
 from .core import call_cli, cli_errors, Param, run_manifest, store_true, write_json_atomic
 from .data import (VOC_CLASSES, VOCFolder, WeakLabels, image_seed, load_weak_labels, read_label_png,
@@ -214,11 +216,13 @@ def parse_weights(text: str, known: set[str], base: dict | None = None) -> dict:
         w[k.strip()] = float(v)
     return w
 
-def learner_options(steps: int | None = None, constraints: str | None = None, weights: str | None = None) -> dict:
+def learner_options(steps: int | None = None, constraints: str | None = None, weights: str | None = None,
+                    reduce: str | None = None) -> dict:
     "LearnerConfig overrides from CLI text."
     from wsseg_nb.constraints import CONSTRAINTS
     known, cfg, opts = set(CONSTRAINTS) | {"colour"}, LearnerConfig(), {}
     if steps is not None: opts["steps"] = int(steps)
+    if reduce is not None: opts["reduce"] = reduce
     if constraints: opts["constraints"] = parse_constraints(constraints, known, cfg.constraints)
     if weights: opts["weights"] = parse_weights(weights, known, cfg.weights)
     return opts
@@ -245,12 +249,12 @@ def wsseg_weaklabels(data_root: Param("VOC-layout folder (holds JPEGImages/, Seg
 SAM_METHODS = ("sam-boxes", "sam-scribbles", "sam")
 
 def sam_options(model_type=None, checkpoint=None, cache=None, epochs=None, lr=None, batch=None, points=None,
-                negative=None, threshold=None, device=None, decoder=None, constraints=None, weights=None) -> dict:
+                negative=None, threshold=None, device=None, decoder=None, constraints=None, weights=None, reduce=None) -> dict:
     "Options of the SAM methods from CLI values (None = default)."
     from wsseg_nb.constraints import CONSTRAINTS, POSTER_CONSTRAINTS
     o = {k: v for k, v in dict(model_type=model_type, checkpoint=checkpoint, cache=cache, epochs=epochs, lr=lr,
                                batch=batch, n_points=points, n_negative=negative, threshold=threshold, device=device,
-                               decoder=decoder).items() if v is not None}
+                               decoder=decoder, reduce=reduce).items() if v is not None}
     if constraints: o["constraints"] = parse_constraints(constraints, set(CONSTRAINTS), POSTER_CONSTRAINTS)
     if weights: o["weights"] = parse_weights(weights, set(CONSTRAINTS))
     return o
@@ -267,6 +271,7 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
                       steps: Param("logic: Adam steps per image", int) = None,
                       constraints: Param("logic, sam: constraints to use, comma-separated; --constraints=-name,-name switches those off from the defaults", str) = None,
                       weights: Param("logic, sam: constraint weights, e.g. 'box_fill=0.3,colour=2'", str) = None,
+                      reduce: Param("logic, sam: the loss reading: sum (the poster's one conjunction, / pixel count) or mean (each constraint's mean); default: the method's", str, choices=REDUCES) = None,
                       model_type: Param("sam*: SAM model (vit_h, vit_l, vit_b, or tiny: random, for smoke runs)", str) = None,
                       checkpoint: Param("sam*: the official SAM checkpoint (.pth); wsseg_download sam_vit_h fetches it", str) = None,
                       cache: Param("sam*: folder of cached image embeddings (default for sam: OUT/embeddings)", str) = None,
@@ -283,12 +288,13 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
                     points=points, negative=negative, threshold=threshold, device=device, decoder=decoder)
     def usage(msg): print(f"wsseg_pseudolabel: error: {msg}", file=sys.stderr); sys.exit(2)
     try:
-        if method == "logic": options = learner_options(steps, constraints, weights)
-        elif method in SAM_METHODS: options = sam_options(**sam_vals, constraints=constraints, weights=weights)
+        if method == "logic": options = learner_options(steps, constraints, weights, reduce)
+        elif method in SAM_METHODS: options = sam_options(**sam_vals, constraints=constraints, weights=weights, reduce=reduce)
         else: options = {}
     except ValueError as e: usage(e)
     if method != "logic" and steps is not None: usage("--steps applies to --method logic only")
-    if method not in ("logic", "sam") and (constraints or weights): usage("--constraints and --weights apply to --method logic or sam")
+    if method not in ("logic", "sam") and (constraints or weights or reduce):
+        usage("--constraints, --weights and --reduce apply to --method logic or sam")
     if method not in SAM_METHODS and any(v is not None for v in sam_vals.values()):
         usage(f"--{', --'.join(k.replace('_', '-') for k, v in sam_vals.items() if v is not None)} apply to the sam methods only")
     if method != "sam" and any(v is not None for v in (epochs, lr, batch, decoder)):

@@ -27,6 +27,8 @@ PROFILES: dict[str, dict[str, dict]] = {
                      "sam_model_type": "vit_h", "sam_checkpoint": "data/sam_vit_h_4b8939.pth",
                      "sam_epochs": 0, "sam_size": 256, "sam_lr": 0},
               "f0_logic": {"image_size": 512}, "f1_overlays": {"image_ids": "", "n_images": 3},
+              "t1_pseudo_labels": {"sam_reduces": "sum,mean"},
+
               "t2_mask2former": {"split": "train_aug", "pseudo_method": "sam", "pseudo_steps": 0, "pseudo_size": 0,
                                  "arch": "swin-large", "pretrained": True, "iters": 20000, "batch": 16, "crop": 512, "lr": 0.0001},
               "t3_deeplabv2": {"split": "train_aug", "pseudo_method": "sam", "pseudo_steps": 0, "pseudo_size": 0,

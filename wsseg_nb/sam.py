@@ -14,7 +14,6 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
-import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -25,10 +24,11 @@ from tqdm.auto import tqdm
 # segment_anything is imported where it is used: it pulls in torchvision's models (3 s here), which
 # the command-line tools that only list or fetch files should not pay for.
 
-from .constraints import POSTER_CONSTRAINTS, ImageLabels, build_loss, encode_weak, slic_superpixels
+from .constraints import (DEFAULT_REDUCE, POSTER_CONSTRAINTS, ImageLabels, build_loss, encode_weak,
+                                  working_size)
+from .constraints import working_superpixels as _superpixels_at
 from .core import atomic_write, fingerprint, get_device, sha256_file, write_json_atomic
 from .data import IGNORE, WeakLabels
-from .learner import working_size
 
 # %% auto #0
 __all__ = ['SAM_CHECKPOINTS', 'MODEL_TYPES', 'build_tiny_sam', 'check_checkpoint', 'load_sam', 'ObjectPrompt', 'make_prompts',
@@ -306,6 +306,7 @@ class SamTuneConfig:
     size: int = 128                      # working long side of the loss
     constraints: tuple[str, ...] = POSTER_CONSTRAINTS
     weights: dict = field(default_factory=dict)
+    reduce: str = DEFAULT_REDUCE         # the loss reading: "sum" (one conjunction / pixels) or "mean" (per constraint)
     n_points: int = 3
     n_negative: int = 0
     sampling: str = "spread"
@@ -325,9 +326,8 @@ def freeze_encoders(sam: Sam) -> Sam:
 def working_superpixels(image: np.ndarray, image_id: str, cfg: SamTuneConfig, folder: str | Path | None = None) -> np.ndarray:
     "SLIC superpixels of the image at the working size (cached in `folder` when given)."
     hw = working_size(*image.shape[:2], cfg.size)
-    small = cv2.resize(image, hw[::-1], interpolation=cv2.INTER_AREA)
-    return slic_superpixels(small, cfg.n_segments,
-                            cache=Path(folder) / f"{image_id}_{hw[0]}x{hw[1]}_{cfg.n_segments}.npy" if folder else None)
+    return _superpixels_at(image, hw, cfg.n_segments,
+                           cache=Path(folder) / f"{image_id}_{hw[0]}x{hw[1]}_{cfg.n_segments}.npy" if folder else None)
 
 def image_loss(sam: Sam, image: np.ndarray, weak: WeakLabels, cfg: SamTuneConfig,
                cache: EmbeddingCache | None = None, superpixels: np.ndarray | None = None,
@@ -343,10 +343,7 @@ def image_loss(sam: Sam, image: np.ndarray, weak: WeakLabels, cfg: SamTuneConfig
     lab = encode_weak(weak, hw, superpixels=superpixels)
     log_p = class_log_probs(ml.float(), [p.class_id for p in prompts], lab.classes)
     log_p = log_p.clamp(min=-1e4)          # a class without an object: finite for the constraints' gradients
-    lab_dev = ImageLabels(lab.classes, lab.height, lab.width, lab.boxes,
-                          None if lab.scribbles is None else lab.scribbles.to(dev),
-                          None if lab.superpixels is None else lab.superpixels.to(dev), lab.tags, lab.points)
-    return build_loss(log_p, lab_dev, cfg.constraints, cfg.weights)
+    return build_loss(log_p, lab.to(dev), cfg.constraints, cfg.weights, cfg.reduce)
 
 # %% ../nbs/06_sam.ipynb #06c10ee9
 def finetune_decoder(sam: Sam,
