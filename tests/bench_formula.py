@@ -66,8 +66,8 @@ def main(argv=None):
     for r in reduces:
         for m in MAPS:
             rows = diffs[r][m]
-            wins = sum(t > 0 for _, t, _ in rows)
-            print(f"GT preferred over {m} ({r}): {wins}/{len(rows)}")
+            wins, ties = sum(t > 1e-6 for _, t, _ in rows), sum(abs(t) <= 1e-6 for _, t, _ in rows)
+            print(f"GT preferred over {m} ({r}): {wins}/{len(rows)}" + (f" ({ties} equal: the map is the GT)" if ties else ""))
         for m in MAPS:
             rows = diffs[r][m]
             names = rows[0][2].keys() if rows else []
@@ -76,9 +76,10 @@ def main(argv=None):
         if a.losers:
             for m in MAPS:
                 for i, t, d in diffs[r][m]:
-                    if t <= 0:
+                    if t <= 1e-6:
                         worst = min(d, key=d.get)
-                        print(f"    GT loses to {m} ({r}) on {i}: total {t:+.2f}, most by {worst} {d[worst]:+.2f}")
+                        print(f"    GT {'equals' if abs(t) <= 1e-6 else 'loses to'} {m} ({r}) on {i}: total {t:+.2f}, "
+                              f"most by {worst} {d[worst]:+.2f}")
 
 
 if __name__ == "__main__":

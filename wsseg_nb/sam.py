@@ -29,12 +29,14 @@ from .constraints import (DEFAULT_REDUCE, POSTER_CONSTRAINTS, ImageLabels, build
 from .constraints import working_superpixels as _superpixels_at
 from .core import atomic_write, fingerprint, get_device, sha256_file, write_json_atomic
 from .data import IGNORE, WeakLabels
+from .logic import exists
+
 
 # %% auto #0
 __all__ = ['SAM_CHECKPOINTS', 'MODEL_TYPES', 'build_tiny_sam', 'check_checkpoint', 'load_sam', 'ObjectPrompt', 'make_prompts',
-           'EmbeddingCache', 'sam_transform', 'image_embedding', 'class_log_probs', 'decode_objects', 'SamTuneConfig',
-           'freeze_encoders', 'working_superpixels', 'image_loss', 'finetune_decoder', 'load_decoder',
-           'finetune_on_folder', 'label_from_log_probs', 'get_sam', 'sam_pseudo_label']
+           'EmbeddingCache', 'sam_transform', 'image_embedding', 'class_scores', 'class_log_probs', 'label_objects',
+           'decode_objects', 'SamTuneConfig', 'freeze_encoders', 'working_superpixels', 'image_loss',
+           'finetune_decoder', 'load_decoder', 'finetune_on_folder', 'get_sam', 'sam_pseudo_label']
 
 # %% ../nbs/06_sam.ipynb #0220d7c6
 SAM_CHECKPOINTS = {   # published by Meta: https://github.com/facebookresearch/segment-anything#model-checkpoints
@@ -239,61 +241,83 @@ def image_embedding(sam: Sam, image: np.ndarray, image_id: str, cache: Embedding
             "original_size": tuple(d["original_size"])}
 
 # %% ../nbs/06_sam.ipynb #b685d7c7
-def class_log_probs(mask_logits: Tensor, # (K, h, w) one logit map per object
-                    object_classes: Sequence[int], # VOC class of each object
-                    classes: Sequence[int], # channel -> VOC class id, classes[0] == 0
-                   ) -> Tensor:
-    "(C, h, w) log-probabilities: softmax over [0, m_1..m_K], objects of one class summed."
-    K, h, w = mask_logits.shape
-    z = torch.cat([mask_logits.new_zeros(1, h, w), mask_logits.float()], 0)
-    logp = z - torch.logsumexp(z, 0, keepdim=True)
-    out = [logp[0]]
+def class_scores(mask_logits: Tensor, # (K, h, w) one logit map per object
+                 object_classes: Sequence[int], # VOC class of each object
+                 classes: Sequence[int], # channel -> VOC class id, classes[0] == 0
+                ) -> Tensor:
+    "(C, h, w) log-truths: background = no object covers the pixel, class c = some object of c does."
+    m = mask_logits.float()
+    covers, uncovered = F.logsigmoid(m), F.logsigmoid(-m)       # log p_k and log(1 - p_k), exact
+    out = [uncovered.sum(0)]                                     # ∀k ¬cover_k
     for c in classes[1:]:
-        idx = [k + 1 for k, oc in enumerate(object_classes) if oc == c]
-        out.append(torch.logsumexp(logp[idx], 0) if idx else torch.full_like(logp[0], -math.inf))
+        idx = [k for k, oc in enumerate(object_classes) if oc == c]
+        out.append(exists(covers[idx], dim=0, not_x=uncovered[idx]) if idx else torch.full_like(m[0], -math.inf))
     return torch.stack(out)
 
-def _prompt_tensors(prompts: Sequence[ObjectPrompt], tf: ResizeLongestSide, original_size, device):
-    n = max(len(p.points) + (0 if p.has_box else 1) for p in prompts)    # tokens before SAM's own padding
-    pts = np.zeros((len(prompts), n, 2), np.float32); lab = np.full((len(prompts), n), -1, np.int64)
-    for i, p in enumerate(prompts):
-        if len(p.points):
-            pts[i, :len(p.points)] = tf.apply_coords(p.points + 0.5, original_size)   # pixel centres
-            lab[i, :len(p.points)] = p.labels
-    boxes = np.array([p.box if p.has_box else (0, 0, 1, 1) for p in prompts], np.float32)
-    boxes = tf.apply_boxes(boxes, original_size)
-    return torch.as_tensor(pts, device=device), torch.as_tensor(lab, device=device), torch.as_tensor(boxes, device=device)
+def class_log_probs(mask_logits: Tensor, object_classes: Sequence[int], classes: Sequence[int]) -> Tensor:
+    "(C, h, w) class log-probabilities: `class_scores` normalised over the channels."
+    return torch.log_softmax(class_scores(mask_logits, object_classes, classes), 0)
+
+def label_objects(mask_logits: Tensor, # (K, H, W) object logits at the label map's resolution
+                  prompts: Sequence[ObjectPrompt], # the objects, in original-image pixels
+                  classes: Sequence[int], # channel -> VOC class id, classes[0] == 0
+                  clip_to_boxes: bool = True, # an object given a box covers nothing outside it
+                  threshold: float | None = None, # below this winning probability: 255
+                 ) -> np.ndarray:
+    "(H, W) uint8 class ids: the argmax of the combined objects (255 where uncertain)."
+    m = mask_logits.float()
+    if clip_to_boxes and any(p.has_box for p in prompts):
+        keep = torch.ones_like(m, dtype=torch.bool)
+        for k, p in enumerate(prompts):
+            if p.has_box:
+                x0, y0, x1, y1 = p.box
+                keep[k] = False; keep[k, y0:y1, x0:x1] = True
+        m = m.masked_fill(~keep, -math.inf)
+    conf, idx = class_log_probs(m, [p.class_id for p in prompts], classes).max(0)
+    out = np.asarray(classes, dtype=np.uint8)[idx.cpu().numpy()]
+    if threshold is not None: out[(conf.exp() < threshold).cpu().numpy()] = IGNORE
+    return out
+
+
+def _prompt_kind(p: ObjectPrompt) -> tuple[bool, int]:
+    "Prompts of one kind have the same tokens: SamPredictor would encode them alike."
+    return p.has_box, len(p.points)
+
+def _decode_group(sam: Sam, emb: dict, group: Sequence[ObjectPrompt], tf: ResizeLongestSide) -> Tensor:
+    "(B, 256, 256) low-resolution logits of prompts of one kind, exactly as `SamPredictor.predict_torch` makes them."
+    dev, size = emb["embedding"].device, emb["original_size"]
+    has_box, n = _prompt_kind(group[0])
+    with torch.no_grad():          # the prompt encoder is frozen
+        points = None
+        if n:   # SamPredictor takes pixel coordinates; the prompt encoder adds the half-pixel shift itself
+            points = (torch.as_tensor(np.stack([tf.apply_coords(p.points, size) for p in group]), dtype=torch.float, device=dev),
+                      torch.as_tensor(np.stack([p.labels for p in group]), device=dev))
+        boxes = (torch.as_tensor(tf.apply_boxes(np.array([p.box for p in group], np.float32), size), device=dev)
+                 if has_box else None)
+        sparse, dense = sam.prompt_encoder(points=points, boxes=boxes, masks=None)
+        pe = sam.prompt_encoder.get_dense_pe()
+    masks, iou = sam.mask_decoder.predict_masks(image_embeddings=emb["embedding"], image_pe=pe,
+                                                sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense)
+    if not has_box and n == 1:      # one click is ambiguous: SAM's three masks, the best by its own IoU estimate
+        return masks[torch.arange(len(group), device=dev), 1 + iou[:, 1:].argmax(1)]
+    return masks[:, 0]              # a box or several points: SAM's single-mask output
 
 def decode_objects(sam: Sam, emb: dict, prompts: Sequence[ObjectPrompt],
                    out_size: tuple[int, int] | None = None, # (h, w) of the returned logits; None = original size
                   ) -> Tensor:
     "(K, h, w) mask logits, one per object; only `mask_decoder` runs with autograd."
     if not prompts: raise ValueError("decode_objects needs at least one object prompt")
-    dev, tf = emb["embedding"].device, sam_transform(sam)
-    pts, lab, boxes = _prompt_tensors(prompts, tf, emb["original_size"], dev)
-    has_box = torch.tensor([p.has_box for p in prompts], device=dev)
-    with torch.no_grad():          # the prompt encoder is frozen
-        sparse, dense = [], []
-        for group in (has_box, ~has_box):
-            if not group.any(): continue
-            if group is has_box: s, dn = sam.prompt_encoder(points=(pts[group], lab[group]), boxes=boxes[group], masks=None)
-            else:   # one more "not a point": SAM pads once without a box, the box adds two tokens
-                pp = torch.cat([pts[group], pts.new_zeros(int(group.sum()), 1, 2)], 1)
-                ll = torch.cat([lab[group], lab.new_full((int(group.sum()), 1), -1)], 1)
-                s, dn = sam.prompt_encoder(points=(pp, ll), boxes=None, masks=None)
-            sparse.append(s); dense.append(dn)
-        order = torch.cat([torch.nonzero(has_box)[:, 0], torch.nonzero(~has_box)[:, 0]])
-        inv = torch.empty_like(order); inv[order] = torch.arange(len(order), device=dev)
-        sparse, dense = torch.cat(sparse)[inv], torch.cat(dense)[inv]
-        pe = sam.prompt_encoder.get_dense_pe()
-    masks, iou = sam.mask_decoder.predict_masks(image_embeddings=emb["embedding"], image_pe=pe,
-                                                sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense)
-    best = torch.where(has_box, torch.zeros_like(has_box, dtype=torch.long), 1 + iou[:, 1:].argmax(1))
-    m = masks[torch.arange(len(prompts), device=dev), best]               # (K, 4h', 4w') over SAM's padded square
-    ih, iw = emb["input_size"]
-    s = sam.image_encoder.img_size / m.shape[-1]
-    m = m[:, : math.ceil(ih / s), : math.ceil(iw / s)]                    # the valid (unpadded) region
-    return F.interpolate(m[None].float(), size=out_size or emb["original_size"], mode="bilinear", align_corners=False)[0]
+    tf = sam_transform(sam)
+    kinds: dict[tuple, list[int]] = {}
+    for k, p in enumerate(prompts): kinds.setdefault(_prompt_kind(p), []).append(k)
+    low = [None] * len(prompts)
+    for idx in kinds.values():
+        for k, m in zip(idx, _decode_group(sam, emb, [prompts[k] for k in idx], tf)): low[k] = m
+    # SAM's postprocess_masks: up to the padded input square, crop the image, then to the wanted size
+    side, (ih, iw) = sam.image_encoder.img_size, emb["input_size"]
+    m = F.interpolate(torch.stack(low)[None].float(), (side, side), mode="bilinear", align_corners=False)[..., :ih, :iw]
+    return F.interpolate(m, out_size or emb["original_size"], mode="bilinear", align_corners=False)[0]
+
 
 # %% ../nbs/06_sam.ipynb #9f4a2007
 @dataclass
@@ -341,9 +365,8 @@ def image_loss(sam: Sam, image: np.ndarray, weak: WeakLabels, cfg: SamTuneConfig
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
         ml = decode_objects(sam, emb, prompts, out_size=hw)
     lab = encode_weak(weak, hw, superpixels=superpixels)
-    log_p = class_log_probs(ml.float(), [p.class_id for p in prompts], lab.classes)
-    log_p = log_p.clamp(min=-1e4)          # a class without an object: finite for the constraints' gradients
-    return build_loss(log_p, lab.to(dev), cfg.constraints, cfg.weights, cfg.reduce)
+    scores = class_scores(ml.float(), [p.class_id for p in prompts], lab.classes)   # exact complements from these
+    return build_loss(scores, lab.to(dev), cfg.constraints, cfg.weights, cfg.reduce)
 
 # %% ../nbs/06_sam.ipynb #06c10ee9
 def finetune_decoder(sam: Sam,
@@ -433,16 +456,6 @@ def finetune_on_folder(data_root: str | Path, # VOC-layout folder with the image
     return out / "decoder.pt"
 
 # %% ../nbs/06_sam.ipynb #12a81281
-def label_from_log_probs(log_p: Tensor, # (C, H, W)
-                         classes: Sequence[int], # channel -> VOC class id
-                         threshold: float | None = None, # below this winning probability: 255
-                        ) -> np.ndarray:
-    "(H, W) uint8 class ids (255 where uncertain)."
-    conf, idx = log_p.max(0)
-    out = np.asarray(classes, dtype=np.uint8)[idx.cpu().numpy()]
-    if threshold is not None: out[(conf.exp() < threshold).cpu().numpy()] = IGNORE
-    return out
-
 _SAMS: dict = {}
 
 def get_sam(model_type: str = "tiny", checkpoint: str | None = None, device: str | None = "cpu", seed: int = 0,
@@ -463,6 +476,7 @@ def sam_pseudo_label(image: np.ndarray, weak: WeakLabels,
                      cache: str | None = None, # embedding cache folder
                      n_points: int = 3, n_negative: int = 0, sampling: str = "spread",
                      threshold: float | None = None, # confidence below which pixels become 255
+                     clip_to_boxes: bool = True, # an object given a box covers nothing outside it
                     ) -> np.ndarray:
     "Pseudo-labeller `(image, weak) -> (H, W) uint8` from SAM's masks."
     if prompt not in ("boxes", "scribbles", "both"): raise ValueError(f"prompt={prompt!r}; expected boxes, scribbles or both")
@@ -480,7 +494,7 @@ def sam_pseudo_label(image: np.ndarray, weak: WeakLabels,
         with torch.no_grad():
             ml = decode_objects(sam, emb, prompts)
             classes = sorted({0, *(p.class_id for p in prompts)})
-            out = label_from_log_probs(class_log_probs(ml, [p.class_id for p in prompts], classes), classes, threshold)
+            out = label_objects(ml, prompts, classes, clip_to_boxes, threshold)
     elif stats is not None: stats["no_prompt"] += 1
     if use_scr and weak.scribbles is not None:
         s = weak.scribbles != IGNORE; out[s] = weak.scribbles[s]
