@@ -55,7 +55,8 @@ def cli_parser(func) -> argparse.ArgumentParser:
         kw = param.kwargs
         if param.opt:
             flag = ("no-" if param.negated else "") + name.replace("_", "-")
-            p.add_argument(f"--{flag}", dest=name, **kw)
+            p.add_argument(f"-{flag}" if len(flag) == 1 else f"--{flag}", dest=name, **kw)   # one letter: -p, as papermill
+
         else:
             p.add_argument(name, **kw)
     return p

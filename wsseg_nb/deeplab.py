@@ -40,13 +40,15 @@ class DeepLabV2(nn.Module):
         cfg = self.backbone.pretrained_cfg
         self.mean, self.std = tuple(cfg.get("mean", (0.485, 0.456, 0.406))), tuple(cfg.get("std", (0.229, 0.224, 0.225)))
 
-    def forward(self, x: Tensor) -> Tensor: return self.head(self.backbone(x)[-1])
-
-    def forward_msc(self, x: Tensor, scales: Sequence[float] = (0.75, 0.5)) -> list[Tensor]:
-        "Multi-scale inputs (DeepLab's MSC): logits of the full input, of each rescaled input, and their max, all at the full input's logit size."
-        full = self(x)
-        outs = [full] + [F.interpolate(self(F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False)),
-                                       size=full.shape[-2:], mode="bilinear", align_corners=False) for s in scales]
+    def forward(self, x: Tensor, # (B, 3, H, W) normalised images
+                msc: Sequence[float] | None = None, # extra input scales (DeepLab's MSC: 0.75, 0.5); None = one scale
+               ) -> Tensor | list[Tensor]:
+        "Logits at 1/8 of the input; with `msc`, a list: the full input's, each rescaled input's, and their max."
+        full = self.head(self.backbone(x)[-1])
+        if msc is None: return full
+        outs = [full] + [F.interpolate(self.head(self.backbone(F.interpolate(x, scale_factor=s, mode="bilinear",
+                                                                             align_corners=False))[-1]),
+                                       size=full.shape[-2:], mode="bilinear", align_corners=False) for s in msc]
         return outs + [torch.stack(outs).amax(0)]
 
     def param_groups(self, lr: float, head_mult: float = 10.0) -> list[dict]:
@@ -73,19 +75,27 @@ def to_tensor(image: np.ndarray, mean: Sequence[float], std: Sequence[float]) ->
     return ((x - torch.tensor(mean)[:, None, None]) / torch.tensor(std)[:, None, None])[None]
 
 @torch.no_grad()
-def predict_probs(model: DeepLabV2, image: np.ndarray, scales: Sequence[float] = (1.0,), flip: bool = False) -> Tensor:
+def predict_probs(model: DeepLabV2, image: np.ndarray, # (H, W, 3) uint8 RGB
+                  scales: Sequence[float] = (1.0,), # input scales
+                  flip: bool = False, # also the mirrored image (averaged)
+                  fuse: str = "mean", # scales: "mean" of the logits, or "max" (MSC)
+                 ) -> Tensor:
     "(C, H, W) class probabilities at the image's size."
+    if fuse not in ("mean", "max"): raise ValueError(f"fuse={fuse!r}; expected mean or max")
     dev = next(model.parameters()).device
     x = to_tensor(image, model.mean, model.std).to(dev)
     H, W = image.shape[:2]
-    acc = 0
+    per_scale = []
     for s in scales:
         xs = x if s == 1 else F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False)
+        acc = 0
         for f in ((False, True) if flip else (False,)):
             y = model(xs.flip(-1) if f else xs)
             y = y.flip(-1) if f else y
             acc = acc + F.interpolate(y.float(), size=(H, W), mode="bilinear", align_corners=False)
-    return torch.softmax(acc[0] / (len(scales) * (2 if flip else 1)), 0).cpu()
+        per_scale.append(acc / (2 if flip else 1))
+    fused = torch.stack(per_scale).amax(0) if fuse == "max" else torch.stack(per_scale).mean(0)
+    return torch.softmax(fused[0], 0).cpu()
 
 # %% ../nbs/07_deeplab.ipynb #c237246d
 def crf_available() -> bool:

@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -20,16 +20,21 @@ from .baselines import fill_boxes, grabcut
 from .constraints import REDUCES
 
 from .learner import LearnerConfig, logic_learner
-from .core import call_cli, cli_errors, Param, run_manifest, store_true, write_json_atomic
-from .data import (VOC_CLASSES, VOCFolder, WeakLabels, image_seed, load_weak_labels, read_label_png,
+from .core import call_cli, cli_errors, Param, run_manifest, store_true, write_json_atomic, write_text_atomic
+
+from .data import (SCRIBBLE_LOCATIONS, VOC_CLASSES, VOCFolder, WeakLabels, image_seed, load_weak_labels, read_label_png,
+
                            save_weak_labels, simulate_boxes, simulate_scribbles, write_label_png)
 from .metrics import SegMetric
 from .sam import SamTuneConfig, finetune_on_folder, sam_pseudo_label
+from .train import TrainConfig, predict_folder, train_model
+
 
 # %% auto #0
-__all__ = ['BOX_MODES', 'SCRIBBLE_MODES', 'PSEUDO_LABELLERS', 'SAM_METHODS', 'make_weak_labels', 'make_pseudo_labels',
-           'evaluate_folder', 'format_result', 'parse_constraints', 'parse_weights', 'learner_options',
-           'wsseg_weaklabels', 'sam_options', 'wsseg_pseudolabel', 'wsseg_evaluate']
+__all__ = ['BOX_MODES', 'SCRIBBLE_MODES', 'PSEUDO_LABELLERS', 'MISSING_SCRIBBLES', 'SAM_METHODS', 'make_weak_labels',
+           'make_pseudo_labels', 'evaluate_folder', 'format_result', 'weak_label_kind', 'experiment_ids',
+           'check_weak_sources', 'experiment_weak_labels', 'folder_weak_labels', 'run_stage2', 'parse_constraints',
+           'parse_weights', 'learner_options', 'wsseg_weaklabels', 'sam_options', 'wsseg_pseudolabel', 'wsseg_evaluate']
 
 # %% ../nbs/11_pipeline.ipynb #6d7b0cef
 def _prepare_out(out: Path, job: str, params: dict, force: bool) -> None:
@@ -196,6 +201,107 @@ def format_result(res: dict) -> str:
     "Per-class IoU table and the final `mIoU: xx.x` line."
     rows = [f"{name:<12} {'–' if v is None else f'{v:5.1f}'}" for name, v in res["per_class"].items()]
     return "\n".join(["class        IoU (%)", *rows, f"images: {res['n_images']}", f"mIoU: {res['miou']:.1f}"])
+
+# %% ../nbs/11_pipeline.ipynb #c169b635
+def weak_label_kind(boxes: str, scribbles: str) -> str:
+    "How weak labels were made, as metrics and tables record it: 'simulated' or e.g. 'xml+scribblesup'."
+    return "simulated" if {boxes, scribbles} <= {"simulated", "none"} else f"{boxes}+{scribbles}"
+
+def experiment_ids(data_root: str | Path, # VOC-layout folder
+                   split: str | Path, # split name or file of ids
+                   need_gt: bool = True, # keep only ids with a GT mask (else only an image is needed)
+                   image_ids: str = "", # comma-separated ids to use instead of the split
+                   n_images: int = 0, # keep the first n (0 = all)
+                  ) -> list[str]:
+    "The ids of `split` (or `image_ids`) present in `data_root`; a clear error when none is."
+    voc = VOCFolder(data_root)
+    wanted = [i for i in image_ids.split(",") if i] or voc.split_ids(split)
+    have = (lambda i: voc.gt_path(i) is not None) if need_gt else (lambda i: voc.image_path(i).is_file())
+    ids = [i for i in wanted if voc.image_path(i).is_file() and have(i)]
+    if not ids:
+        raise FileNotFoundError(f"none of the {len(wanted)} ids of {image_ids or split!r} has an image"
+                                f"{' and a GT mask' if need_gt else ''} in {voc.root}")
+    return ids[:n_images] if n_images else ids
+
+MISSING_SCRIBBLES = ("boxes-only", "skip")
+
+def check_weak_sources(data_root: str | Path, ids: Sequence[str], boxes: str, scribbles: str) -> dict[str, list[str]]:
+    "Ids without their box XML (boxes='xml') or ScribbleSup file (scribbles='scribblesup'); raises if the XMLs or all scribbles are missing."
+    voc = VOCFolder(data_root)
+    no_xml = [i for i in ids if not (voc.root/"Annotations"/f"{i}.xml").is_file()] if boxes == "xml" else []
+    no_scr = [i for i in ids if voc.scribble_path(i) is None] if scribbles == "scribblesup" else []
+    if no_xml:
+        raise FileNotFoundError(f"{len(no_xml)} of {len(ids)} images have no box annotation {voc.root}/Annotations/<id>.xml "
+                                f"(e.g. {no_xml[:3]}); fetch them with `wsseg_download voc2012 --dest DIR` (DIR holding "
+                                f"VOCdevkit/), or use boxes='simulated' on data without annotations")
+    if ids and len(no_scr) == len(ids):
+        raise FileNotFoundError(f"none of the {len(ids)} images has a ScribbleSup file under {voc.root} (looked for "
+                                f"{', '.join(SCRIBBLE_LOCATIONS[:2])}, ...); fetch them with `wsseg_download scribblesup "
+                                f"--dest DIR`, or use scribbles='simulated'")
+    return {"missing_xml": no_xml, "missing_scribbles": no_scr}
+
+def experiment_weak_labels(data_root: str | Path, ids: Sequence[str], out: str | Path,
+                           boxes: str = "simulated", # xml | instances | simulated | none
+                           scribbles: str = "simulated", # scribblesup | simulated | none
+                           missing_scribbles: str = "boxes-only", # images without a ScribbleSup file: boxes-only | skip
+                           seed: int = 0, coverage: float = 0.02, progress: bool = False,
+                          ) -> dict:
+    "Weak labels of `ids` into `out` (sources checked first); returns the ids used, the kind, and what was missing."
+    if missing_scribbles not in MISSING_SCRIBBLES:
+        raise ValueError(f"missing_scribbles={missing_scribbles!r}; expected one of {MISSING_SCRIBBLES}")
+    gone = check_weak_sources(data_root, ids, boxes, scribbles)
+    skip = set(gone["missing_scribbles"]) if missing_scribbles == "skip" else set()
+    used = [i for i in ids if i not in skip]
+    if not used: raise ValueError(f"every one of the {len(ids)} images was skipped for want of a ScribbleSup file")
+    out = Path(out)
+    split_file = write_text_atomic(out.parent/f"{out.name}_ids.txt", "\n".join(used) + "\n")
+    make_weak_labels(data_root, out, split_file, boxes=boxes, scribbles=scribbles, seed=seed, coverage=coverage,
+                     progress=progress)
+    return {"ids": used, "split_file": str(split_file), "weak_dir": str(out), "kind": weak_label_kind(boxes, scribbles),
+            "without_scribbles": len(gone["missing_scribbles"]), "missing_scribbles": missing_scribbles}
+
+# %% ../nbs/11_pipeline.ipynb #49be4da2
+def folder_weak_labels(pseudo_labels: str | Path, # a folder written by make_pseudo_labels
+                      ) -> str | None:
+    "The weak-label kind ('simulated', 'xml+scribblesup', ...) a pseudo-label folder was made from (None if unrecorded)."
+    try:
+        weak = Path(json.loads((Path(pseudo_labels)/"manifest.json").read_text())["params"]["weak_labels"])
+        p = json.loads((weak/"manifest.json").read_text())["params"]
+        return weak_label_kind(p["boxes"], p["scribbles"])
+    except (OSError, KeyError, TypeError, json.JSONDecodeError):
+        return None
+
+def run_stage2(out: str | Path, # run folder: model/, pred_val/, pred_val_crf/
+               data_root: str | Path, # VOC-layout folder
+               pseudo_labels: str | Path, # stage 1's folder of <id>.png training labels
+               train_ids: Sequence[str], val_ids: Sequence[str],
+               cfg: TrainConfig, # the network and its training
+               crf: bool = False, # also score with the dense CRF (DeepLabV2)
+               scales: Sequence[float] = (1.0,), flip: bool = False, # test-time inputs (DeepLabV2)
+               device: str | None = None, progress: bool = False,
+              ) -> dict:
+    "Train on stage 1's pseudo-labels, predict val (± CRF), score; returns the numbers and where things are."
+    out, pl, voc = Path(out), Path(pseudo_labels), VOCFolder(data_root)
+    if not pl.is_dir():
+        raise FileNotFoundError(f"stage-1 pseudo-label folder {pl} does not exist; make it first (t1_pseudo_labels, "
+                                "or wsseg_pseudolabel --out FOLDER)")
+    labelled = [i for i in train_ids if (pl/f"{i}.png").is_file()]
+    if not labelled: raise FileNotFoundError(f"none of the {len(train_ids)} training images has a pseudo-label in {pl}")
+    tr = write_text_atomic(out/"train_ids.txt", "\n".join(labelled) + "\n")
+    va = write_text_atomic(out/"val_ids.txt", "\n".join(val_ids) + "\n")
+    r = {"pseudo_labels": str(pl.resolve()), "weak_labels": folder_weak_labels(pl), "n_train": len(labelled),
+         "n_train_without_label": len(train_ids) - len(labelled), "n_val": len(val_ids), "model_dir": str(out/"model")}
+    with_gt = [i for i in labelled if voc.gt_path(i) is not None]
+    if with_gt:
+        r["pseudo_label_miou_train"] = evaluate_folder(pl, data_root, write_text_atomic(out/"train_ids_gt.txt", "\n".join(with_gt) + "\n"))["miou"]
+    r["train"] = train_model(pl, data_root, tr, out/"model", cfg, device, resume=True, progress=progress)
+    for name, use_crf in (("val", False), ("val_crf", True)):
+        if use_crf and not crf: continue
+        p = predict_folder(out/"model", data_root, va, out/f"pred_{name}", crf=use_crf, scales=scales, flip=flip,
+                           device=device, workers=1, progress=progress)
+        res = evaluate_folder(out/f"pred_{name}", data_root, va)
+        r[f"{name}_miou"], r[f"{name}_per_class"], r[f"{name}_seconds_per_image"] = res["miou"], res["per_class"], p["seconds_per_image"]
+    return r
 
 # %% ../nbs/11_pipeline.ipynb #53fcbfdd
 def parse_constraints(text: str, known: set[str], defaults: tuple[str, ...]) -> tuple[str, ...]:

@@ -17,11 +17,12 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .core import write_bytes_atomic, write_json_atomic, write_text_atomic
-from .data import IGNORE, VOC_CLASSES, VOC_PALETTE
+from .data import IGNORE, VOC_CLASSES, VOC_PALETTE, VOCFolder, read_label_png
+
 
 # %% auto #0
 __all__ = ['REPORTED_T1', 'REPORTED_T2', 'REPORTED_T3', 'markdown_table', 'write_table', 'save_metrics', 'save_figure', 'overlay',
-           'overlay_figure']
+           'overlay_figure', 'label_rows']
 
 # %% ../nbs/09_report.ipynb #55bc6c20
 def _fmt(v: Any, digits: int) -> str:
@@ -110,6 +111,16 @@ def overlay_figure(rows: list[dict], # each {"title": str, "image": (H,W,3), "gt
     if handles: fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.06 if handles else 0, 1, 1))
     return fig
+
+def label_rows(data_root: str | Path, # VOC-layout folder with the images and GT
+               ids: Sequence[str], # one figure row per id
+               folders: dict[str, str | Path], # column title -> folder of <id>.png label maps
+              ) -> list[dict]:
+    "Rows for `overlay_figure`: each image, its GT, and its label map from every folder."
+    voc = VOCFolder(data_root)
+
+    return [{"title": i, "image": voc.image(i), "gt": voc.gt(i),
+             "labels": {col: read_label_png(Path(d)/f"{i}.png") for col, d in folders.items()}} for i in ids]
 
 # %% ../nbs/09_report.ipynb #ba7086ba
 REPORTED_T1 = (  # (method, labels, mIoU % on VOC train), from the poster's first table

@@ -7,33 +7,61 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 
 import wsseg_nb
+
 from .core import call_cli, fingerprint, fingerprint_files, Param, RunManifest, sha256_file, store_true
 
 # %% auto #0
-__all__ = ['EXPERIMENTS', 'PROFILES', 'experiments_dir', 'list_experiments', 'profile_params', 'ExperimentFailed',
-           'declared_parameters', 'code_fingerprint', 'run_experiment', 'reproduce', 'wsseg_reproduce']
+__all__ = ['EXPERIMENTS', 'LINKS', 'PROFILES', 'Experiment', 'experiments_dir', 'list_experiments', 'profile_params',
+           'ExperimentFailed', 'declared_parameters', 'cast_parameter', 'code_fingerprint', 'run_experiment',
+           'plan_runs', 'check_devices', 'reproduce', 'wsseg_reproduce']
 
 # %% ../nbs/10_reproduce.ipynb #041da3cb
-EXPERIMENTS = ("f0_logic", "t1_pseudo_labels", "f1_overlays", "t2_mask2former", "t3_deeplabv2", "t4_constraint_ablation")  # run order; notebooks not listed here run afterwards, sorted by name
+@dataclass(frozen=True, kw_only=True)
+class Experiment:
+    "One run of an experiment notebook, with its results in `<out_dir>/<profile>/<name>`."
+    name: str                                    # the run's name (its results folder)
+    notebook: str                                # the notebook's file stem in nbs/experiments
+    params: dict = field(default_factory=dict)   # fixed parameters of this run
+    needs: tuple[str, ...] = ()                  # experiments whose outputs it reads
 
-PROFILES: dict[str, dict[str, dict]] = {
+EXPERIMENTS = (   # run order; notebooks not used here run afterwards, sorted by name
+    Experiment(name="f0_logic", notebook="f0_logic"),
+    Experiment(name="t1_pseudo_labels", notebook="t1_pseudo_labels"),
+    Experiment(name="f1_overlays", notebook="f1_overlays", needs=("t1_pseudo_labels",)),
+    Experiment(name="t2_mask2former", notebook="t2_t3_stage2", params={"model": "mask2former"}, needs=("t1_pseudo_labels",)),
+    Experiment(name="t3_deeplabv2", notebook="t2_t3_stage2", params={"model": "deeplab"}, needs=("t1_pseudo_labels",)),
+    Experiment(name="t4_constraint_ablation", notebook="t4_constraint_ablation"),
+)
+# parameters filled with another experiment's output folder: name -> (experiment, sub-folder)
+LINKS = {"t1_dir": ("t1_pseudo_labels", ""), "pseudo_labels": ("t1_pseudo_labels", "stage1")}
+
+_PAPER_NETS = {"t2_mask2former": {"split": "train_aug", "arch": "swin-large", "pretrained": True, "iters": 20000, "batch": 16,
+                                  "crop": 512, "lr": 0.0001},
+               "t3_deeplabv2": {"split": "train_aug", "arch": "resnet101", "pretrained": True, "msc": True,
+                                "test_scales": "0.5,0.75,1", "iters": 20000, "batch": 10, "crop": 321, "lr": 0.00025}}
+PROFILES: dict[str, dict] = {
     "smoke": {"*": {"device": "cpu"}},
-    "paper": {"*": {"device": "cuda", "data_root": "data/VOCdevkit/VOC2012", "split": "train",
-                     "logic_steps": 0, "logic_size": 0, "steps": 0, "size": 0, "n_images": 0,
-                     "sam_model_type": "vit_h", "sam_checkpoint": "data/sam_vit_h_4b8939.pth",
-                     "sam_epochs": 0, "sam_size": 256, "sam_lr": 0},
+    "paper": {"*": {"device": "cuda", "data_root": "data/VOCdevkit/VOC2012", "boxes": "xml", "scribbles": "scribblesup",
+                    "missing_scribbles": "boxes-only", "split": "train", "logic_steps": 0, "logic_size": 0, "steps": 0,
+                    "size": 0, "n_images": 0, "sam_model_type": "vit_h", "sam_checkpoint": "data/sam_vit_h_4b8939.pth",
+                    "sam_epochs": 0, "sam_size": 256, "sam_lr": 0},
               "f0_logic": {"image_size": 512}, "f1_overlays": {"image_ids": "", "n_images": 3},
-              "t1_pseudo_labels": {"sam_reduces": "sum,mean"},
-
-              "t2_mask2former": {"split": "train_aug", "pseudo_method": "sam", "pseudo_steps": 0, "pseudo_size": 0,
-                                 "arch": "swin-large", "pretrained": True, "iters": 20000, "batch": 16, "crop": 512, "lr": 0.0001},
-              "t3_deeplabv2": {"split": "train_aug", "pseudo_method": "sam", "pseudo_steps": 0, "pseudo_size": 0,
-                               "arch": "resnet101", "pretrained": True, "iters": 20000, "batch": 10, "crop": 321,
-                               "lr": 0.00025}},
+              "t1_pseudo_labels": {"split": "train_aug", "score_split": "train", "stage1": "sam+scribbles",
+                                   "sam_reduces": "sum,mean"},
+              **_PAPER_NETS},
+    "rehearsal": {"_base": "paper", "_needs_data_root": True,
+                  "*": {"device": "cpu", "data_root": "", "sam_model_type": "tiny", "sam_checkpoint": "", "sam_epochs": 1,
+                        "sam_size": 64, "sam_lr": 0.001, "logic_steps": 20, "logic_size": 64, "steps": 20, "size": 64,
+                        "n_images": 2},
+                  "f0_logic": {"image_size": 64},
+                  "t2_mask2former": {"arch": "tiny", "pretrained": False, "iters": 2, "batch": 2, "crop": 64, "lr": 0.001},
+                  "t3_deeplabv2": {"arch": "resnet18", "pretrained": False, "iters": 2, "batch": 2, "crop": 65, "lr": 0.01}},
 }
 
 def experiments_dir() -> Path:
@@ -41,26 +69,37 @@ def experiments_dir() -> Path:
     return Path(wsseg_nb.__file__).resolve().parent.parent/"nbs"/"experiments"
 
 def list_experiments(nbs_dir: str | Path | None = None, # folder of experiment notebooks
-                     only: list[str] | None = None, # names to run (default: all)
-                    ) -> list[Path]:
-    "Experiment notebooks in run order, optionally restricted to `only`."
+                     only: list[str] | None = None, # experiment names to run (default: all)
+                    ) -> list[tuple[Experiment, Path]]:
+    "The experiments whose notebooks are in `nbs_dir`, in run order, with their notebook files."
     nbs_dir = Path(nbs_dir) if nbs_dir else experiments_dir()
     if not nbs_dir.is_dir():
         raise FileNotFoundError(f"No experiment folder at {nbs_dir}. wsseg_reproduce runs the notebooks of a source "
                                 "checkout: clone the repository and `pip install -e .` there, or pass --nbs-dir.")
     found = {p.stem: p for p in nbs_dir.glob("*.ipynb") if not p.name.startswith(("_", "."))}
-    order = [n for n in EXPERIMENTS if n in found] + sorted(set(found) - set(EXPERIMENTS))
+    known = [e for e in EXPERIMENTS if e.notebook in found]
+    used = {e.notebook for e in EXPERIMENTS}
+    runs = known + [Experiment(name=n, notebook=n) for n in sorted(set(found) - used)]
     if only:
-        unknown = [n for n in only if n not in found]
-        if unknown: raise ValueError(f"Unknown experiment(s) {unknown}; available: {order}")
-        order = [n for n in order if n in only]
-    return [found[n] for n in order]
+        unknown = [n for n in only if n not in {e.name for e in runs}]
+        if unknown: raise ValueError(f"Unknown experiment(s) {unknown}; available: {[e.name for e in runs]}")
+        runs = [e for e in runs if e.name in only]
+    return [(e, found[e.notebook]) for e in runs]
 
-def profile_params(profile: str, name: str) -> dict:
-    "Parameters `profile` sets for notebook `name` (notebook-specific values override `*`)."
+def _profile(profile: str) -> dict:
     if profile not in PROFILES:
         raise ValueError(f"Unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
-    return {**PROFILES[profile].get("*", {}), **PROFILES[profile].get(name, {})}
+    p = PROFILES[profile]
+    if "_base" not in p: return p
+    base = _profile(p["_base"])
+    names = (set(base) | set(p)) - {"_base"}
+    return {k: {**base.get(k, {}), **p.get(k, {})} if isinstance(p.get(k, base.get(k)), dict) else p.get(k, base.get(k))
+            for k in names}
+
+def profile_params(profile: str, name: str) -> dict:
+    "Parameters `profile` sets for experiment `name` (experiment-specific values override `*`)."
+    p = _profile(profile)
+    return {**p.get("*", {}), **p.get(name, {})}
 
 # %% ../nbs/10_reproduce.ipynb #136bafaa
 class ExperimentFailed(RuntimeError):
@@ -71,10 +110,29 @@ def declared_parameters(nb_path: Path) -> dict:
     import papermill as pm
     return pm.inspect_notebook(str(nb_path))
 
+def cast_parameter(value, declared: dict, name: str = ""):
+    "A command-line value as the type the notebook declares (int, float, bool, str)."
+    if not isinstance(value, str): return value
+    t = declared.get("inferred_type_name") or "str"
+    try:
+        if t == "int": return int(value)
+        if t == "float": return float(value)
+        if t == "bool":
+            if value.lower() in ("true", "1", "yes"): return True
+            if value.lower() in ("false", "0", "no"): return False
+            raise ValueError(value)
+    except ValueError:
+        raise ValueError(f"parameter {name}={value!r}: expected a {t} (the notebook declares `{name}: {t}`)") from None
+    return value
+
 def code_fingerprint() -> str:
     "Hash of the package source, so a code change re-runs the experiments."
     pkg = Path(wsseg_nb.__file__).parent
     return fingerprint_files(sorted(pkg.glob("*.py")), root=pkg)
+
+def _manifest(run_dir: Path) -> dict:
+    try: return json.loads((run_dir/"manifest.json").read_text())
+    except (OSError, json.JSONDecodeError): return {}
 
 def run_experiment(nb_path: Path, # experiment notebook
                    params: dict, # parameters to inject
@@ -82,26 +140,26 @@ def run_experiment(nb_path: Path, # experiment notebook
                    profile: str = "smoke",
                    force: bool = False, # run even if an identical run finished before
                    progress: bool = True,
+                   name: str | None = None, # the experiment's name (default: the notebook's)
+                   upstream: Sequence[str] = (), # keys of the runs whose outputs it reads: a new one re-runs it
                   ) -> str:
     "Execute one notebook with papermill; returns 'ran' or 'skipped'."
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
-    key = fingerprint(sha256_file(nb_path), params, code_fingerprint())
-    man_path = run_dir/"manifest.json"
-    if not force and man_path.exists():
-        try: old = json.loads(man_path.read_text())
-        except json.JSONDecodeError: old = {}
-        if old.get("status") == "finished" and old.get("key") == key: return "skipped"
+    name = name or nb_path.stem
+    key = fingerprint(sha256_file(nb_path), params, code_fingerprint(), list(upstream))
+    old = _manifest(run_dir)
+    if not force and old.get("status") == "finished" and old.get("key") == key: return "skipped"
     run_dir.mkdir(parents=True, exist_ok=True)
-    out_nb = run_dir/nb_path.name
-    m = RunManifest(man_path, nb_path.stem, params, str(params.get("device", "cpu")),
+    out_nb = run_dir/f"{name}.ipynb"
+    m = RunManifest(run_dir/"manifest.json", name, params, str(params.get("device", "cpu")),
                     {"profile": profile, "key": key, "notebook": str(nb_path), "executed": str(out_nb)})
     m.save()
     try:
         pm.execute_notebook(str(nb_path), str(out_nb), parameters=params, kernel_name="python3",
                             progress_bar=progress, cwd=str(nb_path.parent))
     except PapermillExecutionError as e:
-        msg = (f"Experiment {nb_path.stem} failed in cell {e.cell_index} (execution count {e.exec_count}): "
+        msg = (f"Experiment {name} failed in cell {e.cell_index} (execution count {e.exec_count}): "
                f"{e.ename}: {e.evalue}\nThe executed notebook with the full traceback is {out_nb}")
         m.finish("failed", error=msg)
         raise ExperimentFailed(msg) from None
@@ -112,46 +170,98 @@ def run_experiment(nb_path: Path, # experiment notebook
     return "ran"
 
 # %% ../nbs/10_reproduce.ipynb #e3489345
-def reproduce(profile: str = "smoke", # "smoke" (CPU, bundled data) or "paper" (GPU, full VOC)
+def plan_runs(profile: str = "smoke", # a name in PROFILES
+              only: list[str] | None = None, # experiment names to run (default: all)
+              out_dir: str | Path = "results", fig_dir: str | Path = "figures",
+              nbs_dir: str | Path | None = None, # experiment notebooks (default: the checkout's nbs/experiments)
+              overrides: dict | None = None, # parameters for every experiment that declares them (str values are cast)
+             ) -> list[tuple[Experiment, Path, dict, Path]]:
+    "Each experiment to run with its notebook, its resolved parameters and its run folder; checks them first."
+    runs, prof, overrides = list_experiments(nbs_dir, only), _profile(profile), dict(overrides or {})
+    if prof.get("_needs_data_root") and not overrides.get("data_root"):
+        raise ValueError(f"the {profile} profile runs on a data folder you give: pass --data-root DIR (a VOC-layout folder "
+                         "with JPEGImages/, SegmentationClass/, Annotations/, ScribbleSup/pascal_2012/ and "
+                         "ImageSets/Segmentation/{train,val,train_aug}.txt)")
+    out_root, fig_root = Path(out_dir).resolve()/profile, Path(fig_dir).resolve()/profile
+    declared = {p: declared_parameters(p) for p in {p for _, p in runs}}
+    unknown = sorted(set(overrides) - {k for d in declared.values() for k in d})
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {unknown}: no experiment of this run declares them; declared: "
+                         f"{sorted({k for d in declared.values() for k in d} - {'out_dir', 'fig_dir'})}")
+    planned = []
+    for exp, nb in runs:
+        decl, run_dir = declared[nb], out_root/exp.name
+        wanted = {**profile_params(profile, exp.name), **overrides, **exp.params, "out_dir": str(run_dir), "fig_dir": str(fig_root)}
+        for pname, (src, sub) in LINKS.items():
+            if src in exp.needs: wanted[pname] = str(out_root/src/sub) if sub else str(out_root/src)
+        planned.append((exp, nb, {k: cast_parameter(v, decl[k], k) for k, v in wanted.items() if k in decl}, run_dir))
+    names = [e.name for e, *_ in planned]
+    for exp, *_ in planned:
+        for src in exp.needs:
+            if src not in names[:names.index(exp.name)] and _manifest(out_root/src).get("status") != "finished":
+                raise ValueError(f"{exp.name} reads the output of {src}, which the {profile} profile has not made in "
+                                 f"{out_root}: run them together, e.g. `wsseg_reproduce --profile {profile} --only {src},{exp.name}`")
+    return planned
+
+def check_devices(planned: list, profile: str) -> None:
+    "Stop before any work when an experiment asks for CUDA and torch sees none."
+    import torch
+    cuda = sorted({str(p["device"]) for _, _, p, _ in planned if str(p.get("device", "cpu")).startswith("cuda")})
+    if cuda and not torch.cuda.is_available():
+        raise ValueError(f"the {profile} profile runs on {cuda[0]}, but torch sees no CUDA device on this machine. Pass "
+                         "--device cpu to run it on the CPU anyway (slow: ViT-H takes about 30 s per image), or use "
+                         "--profile rehearsal --data-root DIR for a quick CPU run of the same code path")
+
+def reproduce(profile: str = "smoke", # "smoke" (CPU, bundled data), "paper" (GPU, full VOC) or "rehearsal"
               only: list[str] | None = None, # experiment names to run (default: all)
               out_dir: str | Path = "results", # tables, metrics, executed notebooks go to <out_dir>/<profile>
               fig_dir: str | Path = "figures", # figures go to <fig_dir>/<profile>
               force: bool = False, # re-run finished experiments
               nbs_dir: str | Path | None = None, # experiment notebooks (default: the checkout's nbs/experiments)
-              overrides: dict | None = None, # extra parameters for every notebook that declares them
+              overrides: dict | None = None, # parameters for every experiment that declares them
               progress: bool = True,
              ) -> dict[str, str]:
-    "Run the experiment notebooks in order; stops at the first failure. Returns {name: 'ran'|'skipped'}."
-    notebooks = list_experiments(nbs_dir, only)
-    profile_params(profile, "*")
-    out_root, fig_root = Path(out_dir).resolve()/profile, Path(fig_dir).resolve()/profile
+    "Run the experiments in order; stops at the first failure. Returns {name: 'ran'|'skipped'}."
+    planned = plan_runs(profile, only, out_dir, fig_dir, nbs_dir, overrides)
+    check_devices(planned, profile)
     status = {}
-    for i, nb in enumerate(notebooks, 1):
-        declared = declared_parameters(nb)
-        run_dir = out_root/nb.stem
-        wanted = {**profile_params(profile, nb.stem), **(overrides or {}),
-                  "out_dir": str(run_dir), "fig_dir": str(fig_root)}
-        params = {k: v for k, v in wanted.items() if k in declared}
-        if progress: print(f"[{i}/{len(notebooks)}] {nb.stem} ({profile})", file=sys.stderr, flush=True)
-        status[nb.stem] = run_experiment(nb, params, run_dir, profile, force, progress)
-        if progress and status[nb.stem] == "skipped":
-            print(f"    skipped: finished before with the same notebook, parameters and code (--force re-runs)",
+    for i, (exp, nb, params, run_dir) in enumerate(planned, 1):
+        if progress: print(f"[{i}/{len(planned)}] {exp.name} ({profile})", file=sys.stderr, flush=True)
+        upstream = [_manifest(run_dir.parent/src).get("key", "") for src in exp.needs]
+        status[exp.name] = run_experiment(nb, params, run_dir, profile, force, progress, exp.name, upstream)
+        if progress and status[exp.name] == "skipped":
+            print(f"    skipped: finished before with the same notebook, parameters, code and inputs (--force re-runs)",
                   file=sys.stderr)
     return status
 
 # %% ../nbs/10_reproduce.ipynb #4a0a9d29
 @call_cli
-def wsseg_reproduce(profile: Param("smoke (CPU, bundled sample) or paper (GPU, full VOC)", str) = "smoke",
+def wsseg_reproduce(profile: Param("smoke (CPU, bundled sample), paper (GPU, full VOC) or rehearsal (the paper path, tiny, CPU)", str,
+                                   choices=tuple(PROFILES)) = "smoke",
                     only: Param("comma-separated experiment names, e.g. f0_logic,t1_pseudo_labels", str) = None,
                     out_dir: Param("results folder; each profile gets a sub-folder", str) = "results",
                     fig_dir: Param("figures folder; each profile gets a sub-folder", str) = "figures",
                     force: Param("re-run experiments that already finished", store_true) = False,
                     nbs_dir: Param("folder of experiment notebooks (default: the checkout's nbs/experiments)", str) = None,
                     data_root: Param("VOC-layout data folder for every experiment (default: the profile's; smoke = bundled sample)", str) = None,
+                    device: Param("torch device for every experiment (default: the profile's; paper = cuda)", str) = None,
+                    p: Param("set a notebook parameter, papermill style: -p key value or -p key=value (repeatable)", str,
+                             action="append", nargs="+") = None,
+                    dry_run: Param("print each experiment's resolved parameters (one JSON line each) and run nothing", store_true) = False,
                    ):
     "Regenerate the poster's tables and figures by running the experiment notebooks with papermill."
     try:
-        overrides = {"data_root": str(Path(data_root).resolve())} if data_root else None
+        overrides = {}
+        for item in p or []:
+            kv = item if len(item) == 2 else item[0].split("=", 1) if len(item) == 1 and "=" in item[0] else None
+            if kv is None: raise ValueError(f"-p {' '.join(item)}: expected -p key value or -p key=value")
+            overrides[kv[0]] = kv[1]
+        if data_root: overrides["data_root"] = str(Path(data_root).resolve())
+        if device: overrides["device"] = device
+        if dry_run:
+            for exp, nb, params, _ in plan_runs(profile, only.split(",") if only else None, out_dir, fig_dir, nbs_dir, overrides):
+                print(json.dumps({"experiment": exp.name, "notebook": nb.name, "parameters": params}))
+            return
         status = reproduce(profile, only.split(",") if only else None, out_dir, fig_dir, force, nbs_dir, overrides)
     except (ExperimentFailed, ValueError, FileNotFoundError) as e:
         print(f"wsseg_reproduce: {e}", file=sys.stderr)

@@ -27,11 +27,12 @@ from tqdm.auto import tqdm
 from .core import (Param, atomic_write, call_cli, cli_errors, get_device, run_manifest, seed_everything, store_true,
                            write_json_atomic, write_text_atomic)
 from .data import IGNORE, N_CLASSES, VOCFolder, read_label_png, write_label_png
-from .deeplab import DeepLabV2, dense_crf, predict_probs, to_tensor
+from .deeplab import DeepLabV2, dense_crf, load_backbone, predict_probs, to_tensor
+
 
 # %% auto #0
 __all__ = ['TASKS', 'SegDataset', 'TrainConfig', 'DeepLabTask', 'Mask2FormerTask', 'train_model', 'load_model', 'predict_folder',
-           'run_stage2', 'prediction_rows', 'wsseg_train', 'wsseg_predict']
+           'wsseg_train', 'wsseg_predict']
 
 # %% ../nbs/13_train.ipynb #5590d86f
 class SegDataset(Dataset):
@@ -82,7 +83,8 @@ class TrainConfig:
     accum: int = 1                          # gradient accumulation steps
     lr: float = 0.0                         # 0 = the model's default (2.5e-4 / 1e-4)
     crop: int = 0                           # 0 = the model's default (321 / 512)
-    msc: bool = False                       # deeplab: multi-scale inputs
+    msc: bool = False                       # deeplab: multi-scale inputs (MSC: 1, 0.75, 0.5, max), in training and test
+    backbone_weights: str = ""              # deeplab: a backbone state_dict (timm key names) loaded over the init, e.g. COCO ResNet-101
     freeze_bn: bool | None = None           # deeplab: frozen batch-norm; None = when pretrained (random weights need BN to train)
     predict_size: int = 512                 # mask2former: long side at inference
     seed: int = 0
@@ -100,13 +102,15 @@ class DeepLabTask:
     defaults = dict(arch="resnet101", lr=2.5e-4, crop=321)
     @staticmethod
     def build(cfg: TrainConfig) -> nn.Module:
-        return DeepLabV2(cfg.arch, N_CLASSES, pretrained=cfg.pretrained, freeze_bn=cfg.freeze_bn)
+        model = DeepLabV2(cfg.arch, N_CLASSES, pretrained=cfg.pretrained, freeze_bn=cfg.freeze_bn)
+        if cfg.backbone_weights: load_backbone(model, cfg.backbone_weights)
+        return model
     @staticmethod
     def optimizer(model, cfg: TrainConfig):
         return torch.optim.SGD(model.param_groups(cfg.lr), lr=cfg.lr, momentum=0.9, weight_decay=5e-4)
     @staticmethod
     def loss(model, x: Tensor, y: Tensor, cfg: TrainConfig) -> Tensor:
-        outs = model.forward_msc(x) if cfg.msc else [model(x)]
+        outs = model(x, msc=(0.75, 0.5)) if cfg.msc else [model(x)]   # through DDP's forward: its hooks see MSC
         return sum(F.cross_entropy(F.interpolate(o, size=y.shape[-2:], mode="bilinear", align_corners=False).float(), y,
                                    ignore_index=IGNORE) for o in outs)
     clip = None
@@ -226,7 +230,7 @@ def load_model(model_dir: str | Path, device: str | None = None) -> tuple[nn.Mod
         raise FileNotFoundError(f"{model_dir} holds no checkpoint.pt; train one with `wsseg_train ... --out {model_dir}`")
     st = torch.load(model_dir / "checkpoint.pt", map_location="cpu", weights_only=False)
     cfg = TrainConfig(**st["config"])
-    model = TASKS[cfg.model].build(TrainConfig(**{**st["config"], "pretrained": False}))
+    model = TASKS[cfg.model].build(TrainConfig(**{**st["config"], "pretrained": False, "backbone_weights": ""}))
     model.load_state_dict(st["model"])
     return model.to(get_device(device)).eval(), cfg
 
@@ -236,6 +240,7 @@ def _crf_job(args):
 
 def predict_folder(model_dir: str | Path, data_root: str | Path, split_file: str | Path, out: str | Path,
                    crf: bool = False, scales: Sequence[float] = (1.0,), flip: bool = False,
+                   fuse: str | None = None, # deeplab scales: "mean" or "max"; None = "max" for an MSC-trained model
                    format: str = "png", # "png" (<out>/<id>.png) or "voc-test" (evaluation-server layout)
                    device: str | None = None, workers: int = 2, progress: bool = True) -> dict:
     "Predict every image of a split at full resolution; returns counts and seconds per image."
@@ -248,14 +253,15 @@ def predict_folder(model_dir: str | Path, data_root: str | Path, split_file: str
     ids = voc.split_ids(split_file)
     todo = [i for i in ids if not (dest / f"{i}.png").is_file()]
     t0, dev = time.perf_counter(), next(model.parameters()).device
-    params = {"model_dir": str(model_dir), "split_file": str(split_file), "crf": crf, "scales": list(scales), "flip": flip, "format": format}
+    params = {"model_dir": str(model_dir), "split_file": str(split_file), "crf": crf, "scales": list(scales), "flip": flip,
+              "fuse": fuse or ("max" if cfg.msc else "mean"), "format": format}
     with run_manifest(out / "predict_manifest.json", "wsseg_predict", params, dev) as man, \
          get_context("spawn").Pool(workers) if crf and workers > 1 else nullcontext() as pool:
         pending = []
         for i in tqdm(todo, desc=f"predict {cfg.model}", disable=not progress):
             img = voc.image(i)
             if cfg.model == "deeplab":
-                p = predict_probs(model, img, scales, flip)
+                p = predict_probs(model, img, scales, flip, fuse or ("max" if cfg.msc else "mean"))
                 if crf: pending.append((i, pool.apply_async(_crf_job, ((img, p.numpy(), {}),)) if pool else
                                         _crf_job((img, p.numpy(), {}))))
                 else: write_label_png(dest / f"{i}.png", p.argmax(0).numpy().astype(np.uint8))
@@ -268,35 +274,6 @@ def predict_folder(model_dir: str | Path, data_root: str | Path, split_file: str
         spi = (time.perf_counter() - t0) / max(len(todo), 1)
         man.extra.update(written=len(todo), existing=len(ids) - len(todo), seconds_per_image=spi)
     return {"written": len(todo), "existing": len(ids) - len(todo), "seconds_per_image": spi, "folder": str(dest)}
-
-# %% ../nbs/13_train.ipynb #ce875cb8
-def run_stage2(out: str | Path, data_root: str | Path, train_ids: Sequence[str], val_ids: Sequence[str],
-               cfg: TrainConfig, pseudo_method: str = "logic", pseudo_options: dict | None = None,
-               crf: bool = False, device: str | None = None, seed: int = 0, progress: bool = False) -> dict:
-    "Pseudo-labels → network → val mIoU (and with CRF); returns the numbers and where things are."
-    from wsseg_nb.pipeline import evaluate_folder, make_pseudo_labels, make_weak_labels
-    out = Path(out)
-    tr, va = write_text_atomic(out / "train_ids.txt", "\n".join(train_ids) + "\n"), write_text_atomic(out / "val_ids.txt", "\n".join(val_ids) + "\n")
-    make_weak_labels(data_root, out / "weak_labels", tr, seed=seed, progress=progress)
-    pl = out / "pseudo_labels" / pseudo_method
-    make_pseudo_labels(pseudo_method, data_root, out / "weak_labels", pl, tr, progress=progress, **(pseudo_options or {}))
-    pseudo = evaluate_folder(pl, data_root, tr)
-    t = train_model(pl, data_root, tr, out / "model", cfg, device, resume=True, progress=progress)
-    r = {"pseudo_label_miou_train": pseudo["miou"], "train": t, "model_dir": str(out / "model"), "pseudo_labels": str(pl)}
-    for name, use_crf in (("val", False), ("val_crf", True)):
-        if use_crf and not crf: continue
-        p = predict_folder(out / "model", data_root, va, out / f"pred_{name}", crf=use_crf, device=device, workers=1, progress=progress)
-        res = evaluate_folder(out / f"pred_{name}", data_root, va)
-        r[f"{name}_miou"], r[f"{name}_per_class"], r[f"{name}_seconds_per_image"] = res["miou"], res["per_class"], p["seconds_per_image"]
-    return r
-
-def prediction_rows(data_root: str | Path, ids: Sequence[str], pseudo_labels: str | Path, predictions: str | Path,
-                    net_name: str) -> list[dict]:
-    "Rows for `report.overlay_figure`: image, GT, pseudo-label, the network's prediction."
-    voc = VOCFolder(data_root)
-    return [{"title": i, "image": voc.image(i), "gt": voc.gt(i),
-             "labels": {"pseudo-label": read_label_png(Path(pseudo_labels) / f"{i}.png"),
-                        f"{net_name} prediction": read_label_png(Path(predictions) / f"{i}.png")}} for i in ids]
 
 # %% ../nbs/13_train.ipynb #6616f2e5
 @call_cli
@@ -312,7 +289,8 @@ def wsseg_train(model: Param("deeplab or mask2former", str, choices=tuple(TASKS)
                 crop: Param("training crop (default: 321 deeplab, 512 mask2former)", int) = 0,
                 arch: Param("deeplab: timm backbone (resnet101); mask2former: tiny, swin-tiny ... swin-large", str) = "",
                 pretrained: Param("start from ImageNet (deeplab, timm) or hub (mask2former) weights", store_true) = False,
-                msc: Param("deeplab: multi-scale inputs (1, 0.75, 0.5, max)", store_true) = False,
+                msc: Param("deeplab: multi-scale inputs (1, 0.75, 0.5, max), as published", store_true) = False,
+                backbone_weights: Param("deeplab: backbone state_dict to start from (timm key names), e.g. a COCO-pretrained ResNet-101", str) = "",
                 freeze_bn: Param("deeplab: freeze batch-norm (the default with --pretrained; random weights train it)", store_true) = False,
                 save_every: Param("checkpoint every N iterations", int) = 1000,
                 workers: Param("data-loading processes", int) = 2,
@@ -321,8 +299,8 @@ def wsseg_train(model: Param("deeplab or mask2former", str, choices=tuple(TASKS)
                 resume: Param("continue the checkpoint in --out", store_true) = False):
     "Train DeepLabV2 or Mask2Former on pseudo-labels (DDP when launched by torchrun)."
     s = cli_errors(lambda: train_model(labels, data_root, split_file, out, TrainConfig(
-        model, arch, pretrained, iters, batch, accum, lr, crop, msc, freeze_bn or pretrained, seed=seed, save_every=save_every,
-        workers=workers),
+        model, arch, pretrained, iters, batch, accum, lr, crop, msc, backbone_weights, freeze_bn or pretrained, seed=seed,
+        save_every=save_every, workers=workers),
         device, resume), "wsseg_train")
     if int(os.environ.get("RANK", 0)) == 0:
         print(f"wsseg_train: {s['iterations']} iterations on {s['world_size']} process(es), final loss {s['final_loss']:.4f}, "
