@@ -63,9 +63,20 @@ def test_unknown_names_are_clear(tmp_path):
     r = _run(["--only", "t9_missing"], tmp_path)
     assert r.returncode == 1 and "Unknown experiment" in r.stderr and "f0_logic" in r.stderr
     r = _run(["--profile", "fast"], tmp_path)
-    assert r.returncode == 1 and "Unknown profile" in r.stderr
+    assert r.returncode == 2 and "invalid choice: 'fast'" in r.stderr and "rehearsal" in r.stderr
 
 
 def test_help():
     r = subprocess.run(["wsseg_reproduce", "--help"], capture_output=True, text=True)
-    assert r.returncode == 0 and "--profile" in r.stdout and "--force" in r.stdout
+    assert r.returncode == 0 and "--profile" in r.stdout and "--force" in r.stdout and "--dry-run" in r.stdout
+
+
+def test_parameter_overrides_papermill_style(tmp_path):
+    r = _run(["--only", "f0_logic", "-p", "image_size", "64", "-p", "grid=11", "--dry-run"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    params = json.loads(r.stdout)["parameters"]
+    assert params["image_size"] == 64 and params["grid"] == 11
+    r = _run(["--only", "f0_logic", "-p", "nosuch", "1"], tmp_path)
+    assert r.returncode == 1 and "unknown parameter(s) ['nosuch']" in r.stderr and "image_size" in r.stderr
+    r = _run(["--only", "f0_logic", "-p", "image_size", "big"], tmp_path)
+    assert r.returncode == 1 and "expected a int" in r.stderr
