@@ -59,17 +59,19 @@ def test_mask2former_train_predict(tmp_path):
     assert r.returncode == 1 and "DeepLabV2" in r.stderr
 
 
-@pytest.mark.parametrize("model,arch,crop", [("deeplab", "resnet18", "97"), ("mask2former", "tiny", "64")])
-def test_ddp_two_processes_on_gloo(tmp_path, model, arch, crop):
-    """The same training code under torchrun: 2 CPU processes, gloo backend, a DistributedSampler."""
+@pytest.mark.parametrize("model,arch,crop,extra", [("deeplab", "resnet18", "97", []), ("deeplab", "resnet18", "97", ["--msc"]),
+                                                   ("mask2former", "tiny", "64", [])])
+def test_ddp_two_processes_on_gloo(tmp_path, model, arch, crop, extra):
+    """The same training code under torchrun: 2 CPU processes, gloo backend, a DistributedSampler; DeepLabV2's MSC too."""
     S = str(sample_root())
     r = run(sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "wsseg_nb.train",
             model, "--labels", "gt", "--data-root", S, "--split-file", "train", "--out", str(tmp_path / "m"),
-            "--arch", arch, "--iters", "3", "--batch", "1", "--crop", crop, "--workers", "0", "--device", "cpu")
+            "--arch", arch, "--iters", "3", "--batch", "1", "--crop", crop, "--workers", "0", "--device", "cpu", *extra)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "3 iterations on 2 process(es)" in r.stdout
     assert r.stdout.count("wsseg_train:") == 1          # rank 0 alone reports and writes
     assert (tmp_path / "m" / "checkpoint.pt").is_file()
+    assert json.loads((tmp_path / "m" / "config.json").read_text())["msc"] == ("--msc" in extra)
 
 
 def test_bad_label_folder(tmp_path):

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -37,9 +38,9 @@ __all__ = ['BOX_MODES', 'SCRIBBLE_MODES', 'PSEUDO_LABELLERS', 'MISSING_SCRIBBLES
            'parse_weights', 'learner_options', 'wsseg_weaklabels', 'sam_options', 'wsseg_pseudolabel', 'wsseg_evaluate']
 
 # %% ../nbs/11_pipeline.ipynb #6d7b0cef
-def _prepare_out(out: Path, job: str, params: dict, force: bool) -> None:
+def _prepare_out(out: Path, job: str, params: dict, force: bool, manifest: str = "manifest.json") -> None:
     "Refuse to resume into a folder made with other parameters (unless `force`)."
-    man = out/"manifest.json"
+    man = out/manifest
     params = json.loads(json.dumps(params, default=str))   # compare as stored: tuples become lists
     if man.is_file() and not force:
         try: old = json.loads(man.read_text())
@@ -132,6 +133,7 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
                        split_file: str | Path | None = None, # default: every image with weak labels
                        use_scribbles: bool = True, # use scribbles where the weak-label folder has them
                        skip_bad: bool = False, force: bool = False, progress: bool = True,
+                       shard: tuple[int, int] | None = None, # (rank, world): label ids[rank::world]; None = torchrun's, if any
                        **options, # passed to the method
                       ) -> dict:
     "Write pseudo-labels for a split with `method`; returns a summary (counts, seconds per image)."
@@ -142,12 +144,19 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
         raise FileNotFoundError(f"{weak_dir} holds no boxes/ folder; make weak labels first with "
                                 f"`wsseg_weaklabels {data_root} --out {weak_dir}`")
     ids = voc.split_ids(split_file) if split_file else sorted(p.stem for p in (weak_dir/"boxes").glob("*.json"))
+    rank, world = shard or (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)))
+    manifest = "manifest.json" if world == 1 else f"manifest.rank{rank}-of-{world}.json"
+    if world > 1:
+        if method == "sam" and not options.get("decoder"):
+            raise ValueError("sharded labelling (torchrun) labels with a fine-tuned decoder: fine-tune it first in one "
+                             "process (wsseg_pseudolabel --method sam ...), then pass its decoder.pt as --decoder")
+        ids = ids[rank::world]
     params = dict(method=method, data_root=str(Path(data_root).resolve()), weak_labels=str(weak_dir.resolve()),
                   split_file=str(split_file) if split_file else None, use_scribbles=use_scribbles, options=options)
-    _prepare_out(out, "wsseg_pseudolabel", params, force)
+    _prepare_out(out, "wsseg_pseudolabel", params, force, manifest)
     stats, skipped, seconds = Counter(), [], 0.0
-    prev = {} if force else _previous_timing(out/"manifest.json")   # a resumed run keeps the earlier images' time
-    with run_manifest(out/"manifest.json", "wsseg_pseudolabel", params) as man:
+    prev = {} if force else _previous_timing(out/manifest)   # a resumed run keeps the earlier images' time
+    with run_manifest(out/manifest, "wsseg_pseudolabel", params, shard=[rank, world]) as man:
         t_tune = time.perf_counter()
         options = _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progress, dict(options))
         if method == "sam": man.extra["finetune_seconds"] = time.perf_counter() - t_tune
@@ -420,3 +429,6 @@ def wsseg_evaluate(pred: Param("folder of <id>.png predictions", str, required=T
     res = cli_errors(lambda: evaluate_folder(pred, data_root, split_file, progress=True), "wsseg_evaluate")
     if json: write_json_atomic(json, res)
     print(format_result(res))
+
+# %% ../nbs/11_pipeline.ipynb #a0ab990f
+if __name__ == "__main__" and "__file__" in globals(): wsseg_pseudolabel()   # torchrun -m wsseg_nb.pipeline ...; not in a notebook

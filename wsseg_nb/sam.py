@@ -5,9 +5,13 @@
 # %% ../nbs/06_sam.ipynb #16afdbe4
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+
 import math
 import random
+import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from functools import partial
@@ -19,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from skimage.measure import label as connected_components
 from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset
+
 from tqdm.auto import tqdm
 
 # segment_anything is imported where it is used: it pulls in torchvision's models (3 s here), which
@@ -27,16 +33,18 @@ from tqdm.auto import tqdm
 from .constraints import (DEFAULT_REDUCE, POSTER_CONSTRAINTS, ImageLabels, build_loss, encode_weak,
                                   working_size)
 from .constraints import working_superpixels as _superpixels_at
-from .core import atomic_write, fingerprint, get_device, sha256_file, write_json_atomic
+from .core import Param, atomic_write, call_cli, cli_errors, fingerprint, get_device, sha256_file, write_json_atomic
+
 from .data import IGNORE, WeakLabels
 from .logic import exists
 
 
 # %% auto #0
 __all__ = ['SAM_CHECKPOINTS', 'MODEL_TYPES', 'build_tiny_sam', 'check_checkpoint', 'load_sam', 'ObjectPrompt', 'make_prompts',
-           'EmbeddingCache', 'sam_transform', 'image_embedding', 'class_scores', 'class_log_probs', 'label_objects',
-           'decode_objects', 'SamTuneConfig', 'freeze_encoders', 'working_superpixels', 'image_loss',
-           'finetune_decoder', 'load_decoder', 'finetune_on_folder', 'get_sam', 'sam_pseudo_label']
+           'image_content', 'EmbeddingCache', 'sam_transform', 'image_embedding', 'precompute_embeddings',
+           'class_scores', 'class_log_probs', 'label_objects', 'decode_objects', 'SamTuneConfig', 'freeze_encoders',
+           'working_superpixels', 'image_loss', 'finetune_decoder', 'load_decoder', 'finetune_on_folder', 'get_sam',
+           'sam_pseudo_label', 'wsseg_embed']
 
 # %% ../nbs/06_sam.ipynb #0220d7c6
 SAM_CHECKPOINTS = {   # published by Meta: https://github.com/facebookresearch/segment-anything#model-checkpoints
@@ -195,15 +203,20 @@ def make_prompts(weak: WeakLabels,
     return out
 
 # %% ../nbs/06_sam.ipynb #ff7aca79
+def image_content(image: np.ndarray) -> str:
+    "A short hash of an image's pixels and shape: the cache's guard against another image under the same id."
+    return fingerprint(list(image.shape), hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest())
+
 class EmbeddingCache:
-    "fp16 image embeddings on disk, one file per image, keyed by image id and model fingerprint."
+    "fp16 image embeddings on disk, one file per image, keyed by image id and model fingerprint, checked by content."
     def __init__(self, root: str | Path | None, model_fingerprint: str):
         self.root, self.fp = (Path(root) / model_fingerprint) if root else None, model_fingerprint
         self.stats = Counter()
 
     def path(self, image_id: str) -> Path: return self.root / f"{image_id}.pt"
 
-    def load(self, image_id: str) -> dict | None:
+    def load(self, image_id: str, content: str | None = None) -> dict | None:
+        "The entry of `image_id` (None if absent, damaged, or made from other pixels than `content`)."
         if self.root is None or not self.path(image_id).is_file(): return None
         try:
             d = torch.load(self.path(image_id), map_location="cpu", weights_only=True)
@@ -211,6 +224,7 @@ class EmbeddingCache:
                   and d["checksum"] == float(d["embedding"].float().sum()))
         except Exception: ok = False
         if not ok: self.stats["corrupt"] += 1; return None
+        if content is not None and d.get("content") != content: self.stats["stale"] += 1; return None
         self.stats["hits"] += 1
         return d
 
@@ -223,22 +237,77 @@ def sam_transform(sam: Sam) -> ResizeLongestSide:
     from segment_anything.utils.transforms import ResizeLongestSide
     return ResizeLongestSide(sam.image_encoder.img_size)
 
+def _encode(sam: Sam, x: Tensor, input_sizes: Sequence[tuple[int, int]]) -> Tensor:
+    "(B, C, h, w) fp16 CPU embeddings of (B, 3, S, S) uint8 images resized by SAM's transform and zero-padded."
+    dev = next(sam.parameters()).device
+    x = (x.to(dev, non_blocking=True).float() - sam.pixel_mean) / sam.pixel_std
+    for k, (h, w) in enumerate(input_sizes): x[k, :, h:, :] = 0; x[k, :, :, w:] = 0   # SAM pads after normalising
+    with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+        return sam.image_encoder(x).to(torch.float16).cpu().clone()
+
+def _entry(sam: Sam, cache: EmbeddingCache | None, image_id: str, emb: Tensor, input_size, original_size, content) -> dict:
+    return dict(image_id=image_id, fingerprint=cache.fp if cache else getattr(sam, "wsseg_fingerprint", ""),
+                embedding=emb, input_size=tuple(input_size), original_size=tuple(original_size),
+                checksum=float(emb.float().sum()), content=content)
+
+def _padded_input(sam: Sam, image: np.ndarray) -> tuple[Tensor, tuple[int, int]]:
+    "(3, S, S) uint8 SAM input (resized, zero-padded) and the resized (h, w)."
+    x = sam_transform(sam).apply_image(image)
+    S = sam.image_encoder.img_size
+    out = torch.zeros(3, S, S, dtype=torch.uint8)
+    out[:, :x.shape[0], :x.shape[1]] = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)
+    return out, x.shape[:2]
+
 def image_embedding(sam: Sam, image: np.ndarray, image_id: str, cache: EmbeddingCache | None = None) -> dict:
     "`{embedding (1, C, h, w) fp32 on sam's device, input_size, original_size}`, from the cache when possible."
     dev = next(sam.parameters()).device
-    d = cache.load(image_id) if cache is not None else None
+    content = image_content(image)
+    d = cache.load(image_id, content) if cache is not None else None
     if d is None:
-        x = sam_transform(sam).apply_image(image)
-        t = torch.as_tensor(x, device=dev).permute(2, 0, 1)[None].float()
-        with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-            emb = sam.image_encoder(sam.preprocess(t))
-        emb = emb.to(torch.float16).cpu().clone()
-        d = dict(image_id=image_id, fingerprint=cache.fp if cache else getattr(sam, "wsseg_fingerprint", ""),
-                 embedding=emb, input_size=tuple(x.shape[:2]), original_size=tuple(image.shape[:2]),
-                 checksum=float(emb.float().sum()))
+        x, hw = _padded_input(sam, image)
+        d = _entry(sam, cache, image_id, _encode(sam, x[None], [hw]), hw, image.shape[:2], content)
         if cache is not None: cache.stats["computed"] += 1; cache.save(image_id, d)
     return {"embedding": d["embedding"].to(dev).float(), "input_size": tuple(d["input_size"]),
             "original_size": tuple(d["original_size"])}
+
+# %% ../nbs/06_sam.ipynb #5e87403a
+class _SamInputs(Dataset):
+    "Images of a VOC-layout folder as SAM inputs: decoded, resized and padded in DataLoader workers."
+    def __init__(self, data_root: str | Path, ids: Sequence[str], sam: Sam):
+        from wsseg_nb.data import VOCFolder
+        self.voc, self.ids = VOCFolder(data_root), list(ids)
+        self.tf, self.side = sam_transform(sam), sam.image_encoder.img_size
+    def __len__(self): return len(self.ids)
+    def __getitem__(self, k: int):
+        image = self.voc.image(self.ids[k])
+        x = self.tf.apply_image(image)
+        out = torch.zeros(3, self.side, self.side, dtype=torch.uint8)
+        out[:, :x.shape[0], :x.shape[1]] = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)
+        return out, torch.tensor(x.shape[:2]), torch.tensor(image.shape[:2]), self.ids[k], image_content(image)
+
+def precompute_embeddings(sam: Sam, data_root: str | Path, ids: Sequence[str], cache: EmbeddingCache,
+                          batch: int = 0, # images per encoder call; 0 = 16 on CUDA, 1 on the CPU (where batching gains nothing)
+                          workers: int = 2, # DataLoader processes decoding and resizing
+                          shard: tuple[int, int] = (0, 1), # (rank, world): this process takes ids[rank::world]
+                          progress: bool = True,
+                         ) -> dict:
+    "Fill the cache for `ids` (those not in it yet) in batches; returns counts and images/s."
+    rank, world = shard
+    mine = [i for i in list(ids)[rank::world] if not cache.path(i).is_file()]
+    dev = next(sam.parameters()).device
+    batch = batch or (16 if dev.type == "cuda" else 1)
+    loader = DataLoader(_SamInputs(data_root, mine, sam), batch_size=batch, num_workers=workers,
+                        pin_memory=dev.type == "cuda", persistent_workers=False)
+    t0, done = time.perf_counter(), 0
+    for x, input_sizes, original_sizes, image_ids, contents in tqdm(loader, desc=f"embeddings (rank {rank}/{world})",
+                                                                  disable=not progress):
+        emb = _encode(sam, x, [tuple(s.tolist()) for s in input_sizes])
+        for k, i in enumerate(image_ids):
+            cache.save(i, _entry(sam, cache, i, emb[k:k + 1], input_sizes[k].tolist(), original_sizes[k].tolist(), contents[k]))
+        done += len(image_ids)
+    seconds = time.perf_counter() - t0
+    return {"computed": done, "already_cached": len(list(ids)[rank::world]) - len(mine), "seconds": seconds,
+            "images_per_second": done / seconds if done else None}
 
 # %% ../nbs/06_sam.ipynb #b685d7c7
 def class_scores(mask_logits: Tensor, # (K, h, w) one logit map per object
@@ -499,3 +568,33 @@ def sam_pseudo_label(image: np.ndarray, weak: WeakLabels,
     if use_scr and weak.scribbles is not None:
         s = weak.scribbles != IGNORE; out[s] = weak.scribbles[s]
     return out
+
+# %% ../nbs/06_sam.ipynb #a8484dc7
+def _rank_world() -> tuple[int, int, int]:
+    "(rank, world size, local rank) under torchrun; (0, 1, 0) otherwise."
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
+
+@call_cli
+def wsseg_embed(data_root: Param("VOC-layout folder with the images", str, opt=False),
+                model_type: Param("SAM model", str, choices=MODEL_TYPES, required=True) = None,
+                checkpoint: Param("the official SAM checkpoint (.pth); wsseg_download sam_vit_h fetches it", str) = None,
+                split_file: Param("ids to embed: a file, or a split name (train, train_aug)", str) = "train_aug",
+                cache: Param("embedding cache folder (what wsseg_pseudolabel --cache reads)", str, required=True) = None,
+                batch: Param("images per encoder call (0: 16 on CUDA, 1 on the CPU)", int) = 0,
+                workers: Param("DataLoader processes decoding and resizing images", int) = 4,
+                device: Param("cpu, cuda (under torchrun: each rank its own GPU); default: cuda when present", str) = None):
+    "Precompute SAM image embeddings of a split into the cache, in batches (sharded across ranks under torchrun)."
+    from wsseg_nb.data import VOCFolder
+    rank, world, local = _rank_world()
+    def run():
+        dev = get_device(device)
+        if dev.type == "cuda" and world > 1: dev = torch.device("cuda", local)
+        sam = load_sam(model_type, checkpoint, device=dev)
+        ids = VOCFolder(data_root).split_ids(split_file)
+        return precompute_embeddings(sam, data_root, ids, EmbeddingCache(cache, sam.wsseg_fingerprint), batch, workers,
+                                     (rank, world), progress=rank == 0)
+    s = cli_errors(run, "wsseg_embed")
+    ips = f", {s['images_per_second']:.2f} images/s" if s["images_per_second"] else ""
+    print(f"wsseg_embed (rank {rank}/{world}): {s['computed']} computed, {s['already_cached']} already cached{ips} → {cache}")
+
+if __name__ == "__main__" and "__file__" in globals(): wsseg_embed()   # torchrun -m wsseg_nb.sam ...; not in a notebook
