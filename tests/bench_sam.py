@@ -98,10 +98,10 @@ def _embed_child(model_type, n, batch, device, q):
         for i in ids: S.image_embedding(sam, voc.image(i), i, S.EmbeddingCache(f"{d}/one", sam.wsseg_fingerprint))
         sync(); one = time.perf_counter() - t0
         r = S.precompute_embeddings(sam, sample_root(), ids, S.EmbeddingCache(f"{d}/batched", sam.wsseg_fingerprint),
-                                    batch=0, workers=2, progress=False)
+                                    progress=False)
         sync()
         rb = S.precompute_embeddings(sam, sample_root(), ids, S.EmbeddingCache(f"{d}/b{batch}", sam.wsseg_fingerprint),
-                                     batch=batch, workers=2, progress=False) if batch else None
+                                     batch=batch, progress=False) if batch else None
         sync()
     q.put(dict(per_image=n / one, batched=r["images_per_second"], forced=rb and rb["images_per_second"]))
 
@@ -157,7 +157,7 @@ def main():
               f"peak RSS {c['peak_rss_mib']:.0f} MiB cached / {r['peak_rss_mib']:.0f} MiB recomputing")
     e = _spawn(_embed_child, "vit_b", a.embed_images, a.batch, "cpu")
     print(f"embedding vit_b CPU: batched {e['batched']:.3f} images/s vs per-image {e['per_image']:.3f} images/s "
-          f"({a.embed_images} images, the CPU default of 1 image per call, 2 loader workers; forcing batch {a.batch}: "
+          f"({a.embed_images} images, the CPU defaults: 1 image per call, no loader workers; forcing batch {a.batch}: "
           f"{e['forced']:.3f} images/s)")
     if a.gpu:
         if not torch.cuda.is_available():

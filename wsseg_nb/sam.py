@@ -287,7 +287,7 @@ class _SamInputs(Dataset):
 
 def precompute_embeddings(sam: Sam, data_root: str | Path, ids: Sequence[str], cache: EmbeddingCache,
                           batch: int = 0, # images per encoder call; 0 = 16 on CUDA, 1 on the CPU (where batching gains nothing)
-                          workers: int = 2, # DataLoader processes decoding and resizing
+                          workers: int | None = None, # DataLoader processes decoding and resizing; None = 4 on CUDA, 0 on the CPU
                           shard: tuple[int, int] = (0, 1), # (rank, world): this process takes ids[rank::world]
                           progress: bool = True,
                          ) -> dict:
@@ -296,6 +296,7 @@ def precompute_embeddings(sam: Sam, data_root: str | Path, ids: Sequence[str], c
     mine = [i for i in list(ids)[rank::world] if not cache.path(i).is_file()]
     dev = next(sam.parameters()).device
     batch = batch or (16 if dev.type == "cuda" else 1)
+    workers = (4 if dev.type == "cuda" else 0) if workers is None else workers   # on the CPU they take the encoder's cores
     loader = DataLoader(_SamInputs(data_root, mine, sam), batch_size=batch, num_workers=workers,
                         pin_memory=dev.type == "cuda", persistent_workers=False)
     t0, done = time.perf_counter(), 0
@@ -581,7 +582,7 @@ def wsseg_embed(data_root: Param("VOC-layout folder with the images", str, opt=F
                 split_file: Param("ids to embed: a file, or a split name (train, train_aug)", str) = "train_aug",
                 cache: Param("embedding cache folder (what wsseg_pseudolabel --cache reads)", str, required=True) = None,
                 batch: Param("images per encoder call (0: 16 on CUDA, 1 on the CPU)", int) = 0,
-                workers: Param("DataLoader processes decoding and resizing images", int) = 4,
+                workers: Param("DataLoader processes decoding and resizing images (default: 4 on CUDA, 0 on the CPU)", int) = None,
                 device: Param("cpu, cuda (under torchrun: each rank its own GPU); default: cuda when present", str) = None):
     "Precompute SAM image embeddings of a split into the cache, in batches (sharded across ranks under torchrun)."
     from wsseg_nb.data import VOCFolder
