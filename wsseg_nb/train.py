@@ -318,8 +318,8 @@ def wsseg_predict(model_dir: Param("folder written by wsseg_train", str, opt=Fal
                   workers: Param("CRF processes", int) = 2,
                   device: Param("cpu, cuda (default: auto)", str) = None):
     "Predict full-resolution label maps with a trained network (then score them with wsseg_evaluate)."
-    s = cli_errors(lambda: predict_folder(model_dir, data_root, split_file, out, crf, [float(v) for v in scales.split(",")],
-                                          flip, format, device, workers), "wsseg_predict")
+    s = cli_errors(lambda: predict_folder(model_dir, data_root, split_file, out, crf=crf, scales=[float(v) for v in scales.split(",")],
+                                          flip=flip, format=format, device=device, workers=workers), "wsseg_predict")
     print(f"wsseg_predict: {s['written']} written, {s['existing']} already there, {s['seconds_per_image']:.2f} s/image → {s['folder']}")
 
 # %% ../nbs/13_train.ipynb #7688659e
