@@ -10,7 +10,7 @@ from collections import Counter
 import cv2
 import numpy as np
 
-from .data import IGNORE, WeakLabels
+from .data import IGNORE, WeakLabels, image_seed
 
 # %% auto #0
 __all__ = ['fill_boxes', 'grabcut']
@@ -45,8 +45,10 @@ def grabcut(image: np.ndarray, # (H,W,3) uint8 RGB
             iters: int = 5, # GrabCut iterations per box
             min_fg_fraction: float = 0.05, # below this share of the box, fall back to the filled box
             stats: Counter | None = None, # counts updated in place: "boxes", "fallbacks"
+            seed: int = 0, # OpenCV's generator is seeded per image from this and the image id
            ) -> np.ndarray:
     "(H, W) uint8 pseudo-label from GrabCut per box, seeded by scribbles."
+    cv2.setRNGSeed(image_seed(seed, weak.image_id) % 2**31)   # GrabCut's k-means draws from it: same labels in any order or subset
     if image.shape[:2] != (weak.height, weak.width):
         raise ValueError(f"image {weak.image_id} is {image.shape[1]}x{image.shape[0]} but its weak labels say "
                          f"{weak.width}x{weak.height}")

@@ -103,15 +103,17 @@ def memberships(scores: Tensor | Memberships, # (C, H, W) logits or log-probabil
 
 
 # %% ../nbs/03_constraints.ipynb #d4c418e0
-def _scale_box(x0: int, y0: int, x1: int, y1: int, sx: float, sy: float) -> tuple[tuple, tuple]:
-    "A box scaled by (sx, sy), rounded outward and inward (inward: at least the centre cell)."
-    def span(a, b, s):
-        lo, hi = math.floor(a * s), max(math.ceil(b * s), math.floor(a * s) + 1)
-        ilo, ihi = math.ceil(a * s), math.floor(b * s)
-        if ihi <= ilo: ilo = min(max(math.floor((a + b) / 2 * s), lo), hi - 1); ihi = ilo + 1
+def _scale_box(x0: int, y0: int, x1: int, y1: int, W: int, H: int, w: int, h: int) -> tuple[tuple, tuple]:
+    "A box of a W x H image on the w x h grid, rounded outward and inward (inward: at least the centre cell)."
+    def span(a, b, N, n):
+        # exact integer arithmetic: a * n / N in floating point can land a hair above an integer and ceil past it
+        lo, hi = a * n // N, min(-(-b * n // N), n)
+        hi = max(hi, lo + 1)
+        ilo, ihi = -(-a * n // N), b * n // N
+        if ihi <= ilo: ilo = min(max((a + b) * n // (2 * N), lo), hi - 1); ihi = ilo + 1
         return (lo, hi), (ilo, ihi)
-    (ox0, ox1), (ix0, ix1) = span(x0, x1, sx)
-    (oy0, oy1), (iy0, iy1) = span(y0, y1, sy)
+    (ox0, ox1), (ix0, ix1) = span(x0, x1, W, w)
+    (oy0, oy1), (iy0, iy1) = span(y0, y1, H, h)
     return (ox0, oy0, ox1, oy1), (ix0, iy0, ix1, iy1)
 
 def encode_weak(weak: WeakLabels,
@@ -127,7 +129,7 @@ def encode_weak(weak: WeakLabels,
     ch = {c: i for i, c in enumerate(classes)}
     boxes, inner = [], []
     for b in weak.boxes:
-        outer_b, inner_b = _scale_box(*b.box_xyxy, w / W, h / H)
+        outer_b, inner_b = _scale_box(*b.box_xyxy, W, H, w, h)
         boxes.append((ch[b.class_id], *outer_b)); inner.append((ch[b.class_id], *inner_b))
     scr = None
     if weak.scribbles is not None:

@@ -21,17 +21,20 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
 from fastcore.docments import docments
 from fastcore.script import Param, store_true
+from tqdm.auto import tqdm
+
 
 # %% auto #0
-__all__ = ['PACKAGES', 'get_device', 'cli_parser', 'call_cli', 'cli_errors', 'seed_everything', 'atomic_write',
-           'write_bytes_atomic', 'write_text_atomic', 'write_json_atomic', 'sha256_file', 'fingerprint',
-           'fingerprint_files', 'package_versions', 'git_state', 'RunManifest', 'run_manifest']
+__all__ = ['PACKAGES', 'get_device', 'cli_parser', 'call_cli', 'cli_errors', 'set_threads', 'ImageError', 'for_each_image',
+           'seed_everything', 'atomic_write', 'write_bytes_atomic', 'write_text_atomic', 'write_json_atomic',
+           'sha256_file', 'fingerprint', 'fingerprint_files', 'package_versions', 'git_state', 'RunManifest',
+           'run_manifest']
 
 # %% ../nbs/00_core.ipynb #5da0b6dd
 def get_device(prefer: str | torch.device | None = None, # "cpu", "cuda", "cuda:1", or None for auto
@@ -61,13 +64,21 @@ def cli_parser(func) -> argparse.ArgumentParser:
             p.add_argument(name, **kw)
     return p
 
+def _full_parser(func) -> argparse.ArgumentParser:
+    p = cli_parser(func)
+    p.add_argument("--threads", type=int, default=None,
+                   help="intra-op threads of this process (default: the cores it may use; process pools use one per worker)")
+    return p
+
 def call_cli(func):
-    "Decorator: `func()` with no arguments parses `sys.argv` (console scripts); with arguments it just runs."
+    "Decorator: `func()` with no arguments parses `sys.argv` (console scripts, each with `--threads`); with arguments it just runs."
     @functools.wraps(func)
     def _f(*args, **kwargs):
         if args or kwargs: return func(*args, **kwargs)
-        return func(**vars(cli_parser(func).parse_args()))
-    _f.parser = lambda: cli_parser(func)
+        ns = vars(_full_parser(func).parse_args())
+        set_threads(ns.pop("threads"))
+        return func(**ns)
+    _f.parser = lambda: _full_parser(func)
     return _f
 
 def cli_errors(f, name: str, errors: tuple = (OSError, ValueError, ImportError)):
@@ -76,6 +87,55 @@ def cli_errors(f, name: str, errors: tuple = (OSError, ValueError, ImportError))
     except errors as e:
         print(f"{name}: error: {e}", file=sys.stderr)
         sys.exit(1)
+
+# %% ../nbs/00_core.ipynb #522556e4
+def set_threads(n: int | None = None, # threads; None = the cores this process may use
+               ) -> int:
+    "Intra-op threads of torch and OpenCV in this process; returns the number set."
+    import cv2
+    n = n or len(os.sched_getaffinity(0))
+    if n < 1: raise ValueError(f"--threads {n}: expected a positive number of threads")
+    torch.set_num_threads(n); cv2.setNumThreads(n)
+    return n
+
+class ImageError(ValueError):
+    "One image's job failed: which image, and the cause's own message."
+    def __init__(self, image_id: str, cause: str):
+        self.image_id, self.cause = image_id, cause
+        super().__init__(f"image {image_id}: {cause}")
+
+def _one_thread() -> None: set_threads(1)
+
+def _guarded(job, image_id: str):
+    "(id, result, None) or (id, None, 'ErrorType: message'): a job's user-level error as data, picklable."
+    try: return image_id, job(image_id), None
+    except (OSError, ValueError) as e: return image_id, None, f"{type(e).__name__}: {e}"
+
+def for_each_image(ids: Sequence[str], # the images, in order
+                   job, # job(image_id) -> result; picklable (a module-level function or partial) when workers > 1
+                   workers: int = 0, # 0/1: in this process; N: a pool of N processes, one thread each
+                   skip_bad: bool = False, # skip and list failing images instead of stopping
+                   desc: str = "images", progress: bool = True,
+                  ) -> tuple[dict, list[tuple[str, str]]]:
+    "Run `job` on every image; returns ({id: result}, [(id, why skipped)])."
+    results, skipped = {}, []
+    def handle(i, r, err):
+        if err is None: results[i] = r
+        elif skip_bad: skipped.append((i, err))
+        else: raise ImageError(i, f"{err} (pass --skip-bad to skip such images and list them)")
+    if workers <= 1 or len(ids) < 2:
+        for i in tqdm(ids, desc=desc, disable=not progress): handle(*_guarded(job, i))
+        return results, skipped
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+    with ProcessPoolExecutor(min(workers, len(ids)), mp_context=get_context("spawn"), initializer=_one_thread) as pool:
+        futures = [pool.submit(_guarded, job, i) for i in ids]
+        try:
+            for f in tqdm(as_completed(futures), total=len(futures), desc=desc, disable=not progress): handle(*f.result())
+        except BaseException:
+            for f in futures: f.cancel()
+            raise
+    return results, skipped
 
 # %% ../nbs/00_core.ipynb #eef07edf
 def seed_everything(seed: int, # the seed recorded in the run manifest

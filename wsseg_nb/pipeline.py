@@ -21,7 +21,9 @@ from .baselines import fill_boxes, grabcut
 from .constraints import REDUCES
 
 from .learner import LearnerConfig, logic_learner
-from .core import call_cli, cli_errors, Param, run_manifest, store_true, write_json_atomic, write_text_atomic
+from .core import (Param, call_cli, cli_errors, for_each_image, run_manifest, store_true, write_json_atomic,
+                           write_text_atomic)
+
 
 from .data import (SCRIBBLE_LOCATIONS, VOC_CLASSES, VOCFolder, WeakLabels, image_seed, load_weak_labels, read_label_png,
 
@@ -32,7 +34,7 @@ from .train import TrainConfig, predict_folder, train_model
 
 
 # %% auto #0
-__all__ = ['BOX_MODES', 'SCRIBBLE_MODES', 'PSEUDO_LABELLERS', 'MISSING_SCRIBBLES', 'SAM_METHODS', 'make_weak_labels',
+__all__ = ['BOX_MODES', 'SCRIBBLE_MODES', 'PSEUDO_LABELLERS', 'POOLED', 'MISSING_SCRIBBLES', 'SAM_METHODS', 'make_weak_labels',
            'make_pseudo_labels', 'evaluate_folder', 'format_result', 'weak_label_kind', 'experiment_ids',
            'check_weak_sources', 'experiment_weak_labels', 'folder_weak_labels', 'run_stage2', 'parse_constraints',
            'parse_weights', 'learner_options', 'wsseg_weaklabels', 'sam_options', 'wsseg_pseudolabel', 'wsseg_evaluate']
@@ -66,6 +68,24 @@ def _report_skipped(skipped: list[tuple[str, str]], what: str) -> None:
 BOX_MODES = ("xml", "instances", "simulated", "none")
 SCRIBBLE_MODES = ("scribblesup", "simulated", "none")
 
+def _weak_labels_job(data_root: str, out: str, boxes: str, scribbles: str, seed: int, coverage: float, line_width: int,
+                     min_area: int, image_id: str) -> Counter:
+    "Write one image's weak labels; returns its counts."
+    voc, i, counts = VOCFolder(data_root), image_id, Counter(written=1)
+    h, w = voc.size(i)
+    gt = voc.gt(i) if boxes in ("simulated", "instances") or scribbles == "simulated" else None
+    bx = {"xml": lambda: voc.xml_boxes(i), "instances": lambda: voc.instance_boxes(i),
+          "simulated": lambda: simulate_boxes(gt, min_area), "none": lambda: []}[boxes]()
+    scr, src = None, None
+    if scribbles == "simulated":
+        scr, src = simulate_scribbles(gt, image_seed(seed, i), coverage, line_width, min_area), "simulated"
+    elif scribbles == "scribblesup":
+        scr = voc.scribbles(i, line_width); src = "scribblesup" if scr is not None else None
+        counts["without_scribbles"] += scr is None
+    save_weak_labels(out, WeakLabels(i, h, w, bx, scr, src))
+    counts["boxes"] += len(bx)
+    return counts
+
 def make_weak_labels(data_root: str | Path, # VOC-layout folder
                      out: str | Path, # output folder (boxes/, scribbles/, manifest.json)
                      split_file: str | Path | None = None, # ids to do (path or split name); default all with GT
@@ -82,28 +102,12 @@ def make_weak_labels(data_root: str | Path, # VOC-layout folder
                   boxes=boxes, scribbles=scribbles, seed=seed, coverage=coverage, line_width=line_width, min_area=min_area)
     _prepare_out(out, "wsseg_weaklabels", params, force)
     ids = voc.split_ids(split_file)
-    counts, skipped = Counter(), []
+    todo = [i for i in ids if force or not (out/"boxes"/f"{i}.json").is_file()]
+    counts = Counter(existing=len(ids) - len(todo))
     with run_manifest(out/"manifest.json", "wsseg_weaklabels", params) as man:
-        for i in tqdm(ids, desc="weak labels", disable=not progress):
-            if not force and (out/"boxes"/f"{i}.json").is_file(): counts["existing"] += 1; continue
-            try:
-                h, w = voc.size(i)
-                need_gt = boxes in ("simulated", "instances") or scribbles == "simulated"
-                gt = voc.gt(i) if need_gt else None
-                bx = {"xml": lambda: voc.xml_boxes(i), "instances": lambda: voc.instance_boxes(i),
-                      "simulated": lambda: simulate_boxes(gt, min_area), "none": lambda: []}[boxes]()
-                if scribbles == "simulated":
-                    scr, src = simulate_scribbles(gt, image_seed(seed, i), coverage, line_width, min_area), "simulated"
-                elif scribbles == "scribblesup":
-                    scr = voc.scribbles(i, line_width); src = "scribblesup" if scr is not None else None
-                    if scr is None: counts["without_scribbles"] += 1
-                else: scr, src = None, None
-                save_weak_labels(out, WeakLabels(i, h, w, bx, scr, src))
-                counts["written"] += 1; counts["boxes"] += len(bx)
-            except (OSError, ValueError) as e:
-                if not skip_bad:
-                    raise type(e)(f"{e}\n(image {i}; pass --skip-bad to skip such images and list them)") from None
-                skipped.append((i, str(e)))
+        job = partial(_weak_labels_job, str(data_root), str(out), boxes, scribbles, seed, coverage, line_width, min_area)
+        done, skipped = for_each_image(todo, job, skip_bad=skip_bad, desc="weak labels", progress=progress)
+        for r in done.values(): counts.update(r)
         man.extra.update(counts=dict(counts), skipped=skipped)
     _report_skipped(skipped, "wsseg_weaklabels")
     return {"n_images": len(ids), **counts, "skipped": skipped}
@@ -126,6 +130,20 @@ def _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progre
                              progress=progress, **shared, **tune)
     return {**label, "decoder": str(dec)}
 
+POOLED = ("grabcut", "logic")   # per-image CPU work: by default a pool of one-thread processes, one per core
+
+def _pseudo_label_job(method: str, data_root: str, weak_dir: str, out: str, use_scribbles: bool, options: dict,
+                      image_id: str) -> dict:
+    "Label one image and write it; returns its seconds and the labeller's counts."
+    weak = load_weak_labels(weak_dir, image_id, use_scribbles)
+    image = VOCFolder(data_root).image(image_id)
+    stats = Counter()
+    t0 = time.perf_counter()
+    lab = PSEUDO_LABELLERS[method](image, weak, use_scribbles=use_scribbles, stats=stats, **options)
+    seconds = time.perf_counter() - t0
+    write_label_png(Path(out)/f"{image_id}.png", lab, {"source": f"wsseg_nb {method}"})
+    return {"seconds": seconds, "stats": stats}
+
 def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
                        data_root: str | Path, # VOC-layout folder with the images
                        weak_labels: str | Path, # folder written by make_weak_labels
@@ -134,12 +152,13 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
                        use_scribbles: bool = True, # use scribbles where the weak-label folder has them
                        skip_bad: bool = False, force: bool = False, progress: bool = True,
                        shard: tuple[int, int] | None = None, # (rank, world): label ids[rank::world]; None = torchrun's, if any
+                       workers: int | None = None, # processes of one thread each; None = one per core for grabcut/logic on >= 8 images
                        **options, # passed to the method
                       ) -> dict:
     "Write pseudo-labels for a split with `method`; returns a summary (counts, seconds per image)."
     if method not in PSEUDO_LABELLERS:
         raise ValueError(f"Unknown method {method!r}; available: {sorted(PSEUDO_LABELLERS)}")
-    fn, voc, out, weak_dir = PSEUDO_LABELLERS[method], VOCFolder(data_root), Path(out), Path(weak_labels)
+    voc, out, weak_dir = VOCFolder(data_root), Path(out), Path(weak_labels)
     if not (weak_dir/"boxes").is_dir():
         raise FileNotFoundError(f"{weak_dir} holds no boxes/ folder; make weak labels first with "
                                 f"`wsseg_weaklabels {data_root} --out {weak_dir}`")
@@ -160,27 +179,25 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
         t_tune = time.perf_counter()
         options = _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progress, dict(options))
         if method == "sam": man.extra["finetune_seconds"] = time.perf_counter() - t_tune
-        for i in tqdm(ids, desc=f"pseudo-labels ({method})", disable=not progress):
-            if not force and (out/f"{i}.png").is_file(): stats["existing"] += 1; continue
-            try:
-                weak = load_weak_labels(weak_dir, i, use_scribbles)
-                image = voc.image(i)
-                t0 = time.perf_counter()
-                lab = fn(image, weak, use_scribbles=use_scribbles, stats=stats, **options)
-                seconds += time.perf_counter() - t0
-                write_label_png(out/f"{i}.png", lab, {"source": f"wsseg_nb {method}"})
-                stats["written"] += 1
-            except (OSError, ValueError) as e:
-                if not skip_bad:
-                    raise type(e)(f"{e}\n(image {i}; pass --skip-bad to skip such images and list them)") from None
-                skipped.append((i, str(e)))
+        todo = [i for i in ids if force or not (out/f"{i}.png").is_file()]
+        stats["existing"] = len(ids) - len(todo)
+        if workers is None: workers = len(os.sched_getaffinity(0)) if method in POOLED and len(todo) >= 8 else 0
+        job = partial(_pseudo_label_job, method, str(data_root), str(weak_dir), str(out), use_scribbles, options)
+        t_wall = time.perf_counter()
+        done, skipped = for_each_image(todo, job, workers if method in POOLED else 0, skip_bad,
+                                       f"pseudo-labels ({method})", progress)
+        wall = time.perf_counter() - t_wall
+        for r in done.values(): stats.update(r["stats"]); seconds += r["seconds"]
+        stats["written"] = len(done)
         timed = stats["written"] + prev.get("timed_images", 0)
         seconds += prev.get("seconds", 0.0)
+        wall += prev.get("wall_seconds", 0.0)
         spi = seconds / max(timed, 1)
-        man.extra.update(counts=dict(stats), skipped=skipped, seconds_per_image=spi,
-                         timing={"seconds": seconds, "timed_images": timed})
+        man.extra.update(counts=dict(stats), skipped=skipped, seconds_per_image=spi, wall_seconds_per_image=wall / max(timed, 1),
+                         workers=workers, timing={"seconds": seconds, "wall_seconds": wall, "timed_images": timed})
     _report_skipped(skipped, "wsseg_pseudolabel")
-    return {"n_images": len(ids), **stats, "skipped": skipped, "seconds_per_image": spi}
+    return {"n_images": len(ids), **stats, "skipped": skipped, "seconds_per_image": spi,
+            "wall_seconds_per_image": wall / max(timed, 1), "workers": workers}
 
 # %% ../nbs/11_pipeline.ipynb #755ad42b
 def evaluate_folder(pred: str | Path, # folder of <id>.png predictions (class ids)
@@ -383,6 +400,7 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
                       no_scribbles: Param("ignore scribbles even where the weak labels have them", store_true) = False,
                       skip_bad: Param("skip unreadable or inconsistent images, and list them", store_true) = False,
                       force: Param("redo images already written / overwrite a folder made with other parameters", store_true) = False,
+                      workers: Param("grabcut, logic: processes of one thread each (default: one per core from 8 images on; 0: this process)", int) = None,
                       steps: Param("logic: Adam steps per image", int) = None,
                       constraints: Param("logic, sam: constraints to use, comma-separated; --constraints=-name,-name switches those off from the defaults", str) = None,
                       weights: Param("logic, sam: constraint weights, e.g. 'box_fill=0.3,colour=2'", str) = None,
@@ -415,7 +433,7 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
     if method != "sam" and any(v is not None for v in (epochs, lr, batch, decoder)):
         usage("--epochs, --lr, --batch and --decoder apply to --method sam (fine-tuning) only")
     s = cli_errors(lambda: make_pseudo_labels(method, data_root, weak_labels, out, split_file, not no_scribbles,
-                                               skip_bad, force, **options), "wsseg_pseudolabel")
+                                               skip_bad, force, workers=workers, **options), "wsseg_pseudolabel")
     extra = f", {s['fallbacks']} of {s['boxes']} boxes fell back to filling" if "fallbacks" in s else ""
     print(f"wsseg_pseudolabel: {s.get('written', 0)} written, {s.get('existing', 0)} already there, "
           f"{len(s['skipped'])} skipped, {s['seconds_per_image']:.2f} s/image{extra} → {out}")

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -224,6 +225,8 @@ def reproduce(profile: str = "smoke", # "smoke" (CPU, bundled data), "paper" (GP
     "Run the experiments in order; stops at the first failure. Returns {name: 'ran'|'skipped'}."
     planned = plan_runs(profile, only, out_dir, fig_dir, nbs_dir, overrides)
     check_devices(planned, profile)
+    import torch
+    os.environ["OMP_NUM_THREADS"] = str(torch.get_num_threads())   # the notebooks' kernels inherit this process's threads
     status = {}
     for i, (exp, nb, params, run_dir) in enumerate(planned, 1):
         if progress: print(f"[{i}/{len(planned)}] {exp.name} ({profile})", file=sys.stderr, flush=True)
