@@ -39,6 +39,45 @@ def fill_boxes(image: np.ndarray | None, # (H,W,3) RGB; unused, for a common sig
     return _paint_scribbles(out, weak, use_scribbles)
 
 # %% ../nbs/05_baselines.ipynb #dab3aa7e
+def _grabcut_box(bgr: np.ndarray, # (H, W, 3) uint8 BGR, the whole image
+                 box, # a Box
+                 scr: np.ndarray | None, # (H, W) scribbles or None
+                 iters: int, crop_margin: float | None, max_pixels: int,
+                ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    "(h, w) foreground of one box over a window of the image, and the window (x0, y0, x1, y1)."
+    H, W = bgr.shape[:2]
+    x0, y0, x1, y1 = box.box_xyxy
+    win = (0, 0, W, H)
+    if crop_margin is not None:   # the box with a margin of context: a local background model, a smaller graph
+        mx, my = max(int(crop_margin * (x1 - x0)), 12), max(int(crop_margin * (y1 - y0)), 12)
+        c = (max(x0 - mx, 0), max(y0 - my, 0), min(x1 + mx, W), min(y1 + my, H))
+        if (c[2] - c[0]) * (c[3] - c[1]) > 1.05 * box.area: win = c   # else no room around the box: the whole image
+    wx0, wy0, wx1, wy1 = win
+    mask = np.full((wy1 - wy0, wx1 - wx0), cv2.GC_BGD, dtype=np.uint8)
+    mask[y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0] = cv2.GC_PR_FGD
+    if scr is not None:
+        s = scr[wy0:wy1, wx0:wx1]
+        inbox = np.zeros(mask.shape, bool); inbox[y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0] = True
+        mask[inbox & (s == box.class_id)] = cv2.GC_FGD
+        mask[inbox & (s != IGNORE) & (s != box.class_id)] = cv2.GC_BGD
+    crop, (h, w) = np.ascontiguousarray(bgr[wy0:wy1, wx0:wx1]), mask.shape
+    scale = min(1.0, (max_pixels / (h * w)) ** 0.5) if max_pixels else 1.0
+    try:
+        if scale < 1:   # GrabCut on a smaller copy, its answer brought back; seeds stay as drawn
+            sh, sw = max(2, round(h * scale)), max(2, round(w * scale))
+            m = cv2.resize(mask, (sw, sh), interpolation=cv2.INTER_NEAREST)
+            cv2.grabCut(cv2.resize(crop, (sw, sh), interpolation=cv2.INTER_AREA), m, None, np.zeros((1, 65)),
+                        np.zeros((1, 65)), iters, cv2.GC_INIT_WITH_MASK)
+            small = ((m == cv2.GC_FGD) | (m == cv2.GC_PR_FGD)).astype(np.float32)
+            fg = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
+            fg[mask == cv2.GC_FGD] = True; fg[mask == cv2.GC_BGD] = False
+        else:
+            cv2.grabCut(crop, mask, None, np.zeros((1, 65)), np.zeros((1, 65)), iters, cv2.GC_INIT_WITH_MASK)
+            fg = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
+    except cv2.error:  # e.g. no background or foreground sample at all
+        fg = np.zeros(mask.shape, bool)
+    return fg, win
+
 def grabcut(image: np.ndarray, # (H,W,3) uint8 RGB
             weak: WeakLabels,
             use_scribbles: bool = True, # use scribbles as hard seeds (when the image has them)
@@ -46,6 +85,8 @@ def grabcut(image: np.ndarray, # (H,W,3) uint8 RGB
             min_fg_fraction: float = 0.05, # below this share of the box, fall back to the filled box
             stats: Counter | None = None, # counts updated in place: "boxes", "fallbacks"
             seed: int = 0, # OpenCV's generator is seeded per image from this and the image id
+            crop_margin: float | None = None, # None: GrabCut over the whole image; m: over the box plus m of its size around it
+            max_pixels: int = 0, # run GrabCut on a copy of at most this many pixels (0 = full resolution)
            ) -> np.ndarray:
     "(H, W) uint8 pseudo-label from GrabCut per box, seeded by scribbles."
     cv2.setRNGSeed(image_seed(seed, weak.image_id) % 2**31)   # GrabCut's k-means draws from it: same labels in any order or subset
@@ -57,21 +98,11 @@ def grabcut(image: np.ndarray, # (H,W,3) uint8 RGB
     scr = weak.scribbles if (use_scribbles and weak.scribbles is not None) else None
     out = np.zeros((weak.height, weak.width), dtype=np.uint8)
     for b in _by_area(weak):
+        fg, (wx0, wy0, wx1, wy1) = _grabcut_box(bgr, b, scr, iters, crop_margin, max_pixels)
         x0, y0, x1, y1 = b.box_xyxy
-        mask = np.full(out.shape, cv2.GC_BGD, dtype=np.uint8)
-        mask[y0:y1, x0:x1] = cv2.GC_PR_FGD
-        if scr is not None:
-            inbox = np.zeros(out.shape, bool); inbox[y0:y1, x0:x1] = True
-            mask[inbox & (scr == b.class_id)] = cv2.GC_FGD
-            mask[inbox & (scr != IGNORE) & (scr != b.class_id)] = cv2.GC_BGD
-        try:
-            cv2.grabCut(bgr, mask, None, np.zeros((1, 65)), np.zeros((1, 65)), iters, cv2.GC_INIT_WITH_MASK)
-            fg = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
-        except cv2.error:  # e.g. no background or foreground sample at all
-            fg = np.zeros(out.shape, bool)
         stats["boxes"] += 1
-        if fg[y0:y1, x0:x1].sum() < min_fg_fraction * b.area:
+        if fg[y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0].sum() < min_fg_fraction * b.area:
             stats["fallbacks"] += 1
-            fg = np.zeros(out.shape, bool); fg[y0:y1, x0:x1] = True
-        out[fg] = b.class_id
+            fg = np.zeros(fg.shape, bool); fg[y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0] = True
+        out[wy0:wy1, wx0:wx1][fg] = b.class_id
     return _paint_scribbles(out, weak, scr is not None)

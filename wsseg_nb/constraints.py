@@ -396,23 +396,25 @@ def formula_terms(labels: np.ndarray, # (H, W) uint8 class ids (255 = background
                   reduce: str = DEFAULT_REDUCE,
                   confidence: float = 0.95, # probability the soft map gives the labelled class
                   n_segments: int = 300, # SLIC superpixels at the working size
+                  superpixels: np.ndarray | None = None, # (h, w) at the working size, if already computed (else from image)
                  ) -> dict[str, float]:
     "Each applicable constraint's log-truth for `labels`, made soft, at the working size."
     if labels.shape != (weak.height, weak.width):
         raise ValueError(f"label map is {labels.shape[1]}x{labels.shape[0]} but the weak labels of {weak.image_id} "
                          f"are {weak.width}x{weak.height}")
     hw = working_size(weak.height, weak.width, size)
-    sp = working_superpixels(image, hw, n_segments) if image is not None and "border" in constraints else None
+    sp = superpixels
+    if sp is None and image is not None and "border" in constraints: sp = working_superpixels(image, hw, n_segments)
     lab = encode_weak(weak, hw, superpixels=sp)
     _, terms = build_loss(soft_scores(labels, lab.classes, hw, confidence), lab, constraints, reduce=reduce)
     return {k: float(v) for k, v in terms.items()}
 
 def formula_truth(labels: np.ndarray, weak: WeakLabels, image: np.ndarray | None = None, *, size: int = 256,
                   constraints: Sequence[str] = POSTER_CONSTRAINTS, reduce: str = DEFAULT_REDUCE,
-                  confidence: float = 0.95, n_segments: int = 300) -> float:
+                  confidence: float = 0.95, n_segments: int = 300, superpixels: np.ndarray | None = None) -> float:
     "The log-truth of the whole formula (the weighted conjunction) for a hard label map made soft."
     terms = formula_terms(labels, weak, image, size=size, constraints=constraints, reduce=reduce,
-                          confidence=confidence, n_segments=n_segments)
+                          confidence=confidence, n_segments=n_segments, superpixels=superpixels)
     w = {**DEFAULT_WEIGHTS}
     return sum(w.get(k, 1.0) * v for k, v in terms.items())
 

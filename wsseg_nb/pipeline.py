@@ -18,9 +18,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .baselines import fill_boxes, grabcut
-from .constraints import REDUCES
+from .constraints import CONSTRAINTS, POSTER_CONSTRAINTS, REDUCES
 
-from .learner import LearnerConfig, logic_learner
+from .judge import logic_label
+from .learner import LearnerConfig
 from .core import (Param, call_cli, cli_errors, for_each_image, run_manifest, store_true, write_json_atomic,
                            write_text_atomic)
 
@@ -114,7 +115,7 @@ def make_weak_labels(data_root: str | Path, # VOC-layout folder
 
 # %% ../nbs/11_pipeline.ipynb #1c4463cd
 PSEUDO_LABELLERS: dict[str, Callable] = {
-    "boxes": fill_boxes, "grabcut": grabcut, "logic": logic_learner,
+    "boxes": fill_boxes, "grabcut": grabcut, "logic": logic_label,
     "sam-boxes": partial(sam_pseudo_label, prompt="boxes"), "sam-scribbles": partial(sam_pseudo_label, prompt="scribbles"),
     "sam": partial(sam_pseudo_label, prompt="both")}
 _TUNE_KEYS = set(SamTuneConfig.__dataclass_fields__) - {"n_points", "n_negative", "sampling", "seed"}
@@ -349,11 +350,11 @@ def parse_weights(text: str, known: set[str], base: dict | None = None) -> dict:
     return w
 
 def learner_options(steps: int | None = None, constraints: str | None = None, weights: str | None = None,
-                    reduce: str | None = None) -> dict:
-    "LearnerConfig overrides from CLI text."
-    from wsseg_nb.constraints import CONSTRAINTS
+                    reduce: str | None = None, judge: str | None = None) -> dict:
+    "Options of the logic method from CLI text: the learner's (LearnerConfig) and the judge's formula."
     known, cfg, opts = set(CONSTRAINTS) | {"colour"}, LearnerConfig(), {}
     if steps is not None: opts["steps"] = int(steps)
+    if judge: opts["judge"] = parse_constraints(judge, set(CONSTRAINTS), POSTER_CONSTRAINTS)
     if reduce is not None: opts["reduce"] = reduce
     if constraints: opts["constraints"] = parse_constraints(constraints, known, cfg.constraints)
     if weights: opts["weights"] = parse_weights(weights, known, cfg.weights)
@@ -383,7 +384,6 @@ SAM_METHODS = ("sam-boxes", "sam-scribbles", "sam")
 def sam_options(model_type=None, checkpoint=None, cache=None, epochs=None, lr=None, batch=None, points=None,
                 negative=None, threshold=None, device=None, decoder=None, constraints=None, weights=None, reduce=None) -> dict:
     "Options of the SAM methods from CLI values (None = default)."
-    from wsseg_nb.constraints import CONSTRAINTS, POSTER_CONSTRAINTS
     o = {k: v for k, v in dict(model_type=model_type, checkpoint=checkpoint, cache=cache, epochs=epochs, lr=lr,
                                batch=batch, n_points=points, n_negative=negative, threshold=threshold, device=device,
                                decoder=decoder, reduce=reduce).items() if v is not None}
@@ -401,7 +401,8 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
                       skip_bad: Param("skip unreadable or inconsistent images, and list them", store_true) = False,
                       force: Param("redo images already written / overwrite a folder made with other parameters", store_true) = False,
                       workers: Param("grabcut, logic: processes of one thread each (default: one per core from 8 images on; 0: this process)", int) = None,
-                      steps: Param("logic: Adam steps per image", int) = None,
+                      steps: Param("logic: the learner's Adam steps per image (default 40)", int) = None,
+                      judge: Param("logic: the judge's constraints, comma-separated, or -name,-name to drop from the poster's", str) = None,
                       constraints: Param("logic, sam: constraints to use, comma-separated; --constraints=-name,-name switches those off from the defaults", str) = None,
                       weights: Param("logic, sam: constraint weights, e.g. 'box_fill=0.3,colour=2'", str) = None,
                       reduce: Param("logic, sam: the loss reading: sum (the poster's one conjunction, / pixel count) or mean (each constraint's mean); default: the method's", str, choices=REDUCES) = None,
@@ -421,11 +422,11 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
                     points=points, negative=negative, threshold=threshold, device=device, decoder=decoder)
     def usage(msg): print(f"wsseg_pseudolabel: error: {msg}", file=sys.stderr); sys.exit(2)
     try:
-        if method == "logic": options = learner_options(steps, constraints, weights, reduce)
+        if method == "logic": options = learner_options(steps, constraints, weights, reduce, judge)
         elif method in SAM_METHODS: options = sam_options(**sam_vals, constraints=constraints, weights=weights, reduce=reduce)
         else: options = {}
     except ValueError as e: usage(e)
-    if method != "logic" and steps is not None: usage("--steps applies to --method logic only")
+    if method != "logic" and (steps is not None or judge): usage("--steps and --judge apply to --method logic only")
     if method not in ("logic", "sam") and (constraints or weights or reduce):
         usage("--constraints, --weights and --reduce apply to --method logic or sam")
     if method not in SAM_METHODS and any(v is not None for v in sam_vals.values()):
