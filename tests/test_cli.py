@@ -116,7 +116,7 @@ def test_sam_methods(sample, tmp_path):
     r = run(*base, "--method", "sam-boxes", "--out", str(tmp_path / "sb"), "--model-type", "vit_h",
             "--checkpoint", str(tmp_path / "sam_vit_h_4b8939.pth"))
     assert r.returncode == 1 and "wsseg_download sam_vit_h" in r.stderr and "Traceback" not in r.stderr
-    r = run(*base, "--method", "sam-boxes", "--out", str(tmp_path / "sb"), "--epochs", "2")
+    r = run(*base, "--method", "sam-boxes", "--out", str(tmp_path / "sb"), "--model-type", "tiny", "--epochs", "2")
     assert r.returncode == 2 and "--method sam (fine-tuning) only" in r.stderr
     r = run(*base, "--method", "grabcut", "--out", str(tmp_path / "g"), "--model-type", "tiny")
     assert r.returncode == 2 and "sam methods only" in r.stderr

@@ -32,9 +32,9 @@ from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['PACKAGES', 'get_device', 'cli_parser', 'call_cli', 'cli_errors', 'set_threads', 'ImageError', 'for_each_image',
-           'seed_everything', 'atomic_write', 'write_bytes_atomic', 'write_text_atomic', 'write_json_atomic',
-           'sha256_file', 'fingerprint', 'fingerprint_files', 'package_versions', 'git_state', 'RunManifest',
-           'run_manifest']
+           'seed_everything', 'atomic_write', 'clean_stale_temporaries', 'write_bytes_atomic', 'write_text_atomic',
+           'write_json_atomic', 'sha256_file', 'fingerprint', 'fingerprint_files', 'package_versions', 'git_state',
+           'RunManifest', 'run_manifest', 'read_manifest', 'prepare_output']
 
 # %% ../nbs/00_core.ipynb #5da0b6dd
 def get_device(prefer: str | torch.device | None = None, # "cpu", "cuda", "cuda:1", or None for auto
@@ -42,26 +42,33 @@ def get_device(prefer: str | torch.device | None = None, # "cpu", "cuda", "cuda:
     "The device to run on: `prefer` if given (checked), else CUDA when available, else CPU."
     if prefer is None or str(prefer) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(prefer)
+    try: dev = torch.device(prefer)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"--device {prefer!r} is not a device name; expected cpu, cuda, cuda:N (or auto)") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"Device {str(prefer)!r} was asked for, but torch sees no CUDA device on this machine "
-                           f"(torch {torch.__version__}). Pass device='cpu' or None (auto) instead.")
+        raise ValueError(f"Device {str(prefer)!r} was asked for, but torch sees no CUDA device on this machine "
+                         f"(torch {torch.__version__}). Pass --device cpu, or leave it out (auto).")
     return dev
 
 # %% ../nbs/00_core.ipynb #37696ca3
+def _param(d) -> Param:
+    "The `Param` of one documented parameter; help shows a default only where it says something."
+    param = d.anno if isinstance(d.anno, Param) else Param(d.docment, None if d.anno is inspect.Parameter.empty else d.anno)
+    text = param.help or ""
+    param.set_default(d.default)
+    if "default" in text or param.default in (False, "", None): param.help = text   # said already, or nothing to say
+    return param
+
 def cli_parser(func) -> argparse.ArgumentParser:
     "An `ArgumentParser` for `func`: one option per parameter, underscores spelled as dashes."
     p = argparse.ArgumentParser(prog=func.__name__, description=func.__doc__)
     for name, d in docments(func, full=True, returns=False, eval_str=True).items():
-        param = d.anno if isinstance(d.anno, Param) else Param(d.docment, None if d.anno is inspect.Parameter.empty else d.anno)
-        param.set_default(d.default)
-        kw = param.kwargs
+        param = _param(d)
         if param.opt:
             flag = ("no-" if param.negated else "") + name.replace("_", "-")
-            p.add_argument(f"-{flag}" if len(flag) == 1 else f"--{flag}", dest=name, **kw)   # one letter: -p, as papermill
-
+            p.add_argument(f"-{flag}" if len(flag) == 1 else f"--{flag}", dest=name, **param.kwargs)   # one letter: -p, as papermill
         else:
-            p.add_argument(name, **kw)
+            p.add_argument(name, **param.kwargs)
     return p
 
 def _full_parser(func) -> argparse.ArgumentParser:
@@ -76,17 +83,20 @@ def call_cli(func):
     def _f(*args, **kwargs):
         if args or kwargs: return func(*args, **kwargs)
         ns = vars(_full_parser(func).parse_args())
-        set_threads(ns.pop("threads"))
+        cli_errors(lambda: set_threads(ns.pop("threads")), func.__name__)
         return func(**ns)
     _f.parser = lambda: _full_parser(func)
     return _f
 
 def cli_errors(f, name: str, errors: tuple = (OSError, ValueError, ImportError)):
-    "Run `f()`; a user error prints one clear `name: error: ...` line and exits 1 instead of a traceback."
+    "Run `f()`; a user error prints one clear `name: error: ...` line and exits 1, Ctrl-C one line and exits 130."
     try: return f()
     except errors as e:
         print(f"{name}: error: {e}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted; what was written is kept: run the same command again to resume", file=sys.stderr)
+        sys.exit(130)
 
 # %% ../nbs/00_core.ipynb #522556e4
 def set_threads(n: int | None = None, # threads; None = the cores this process may use
@@ -104,7 +114,11 @@ class ImageError(ValueError):
         self.image_id, self.cause = image_id, cause
         super().__init__(f"image {image_id}: {cause}")
 
-def _one_thread() -> None: set_threads(1)
+def _pool_worker() -> None:
+    "A pool worker: one thread; Ctrl-C is the parent's to handle (it stops the pool), so no worker prints a traceback."
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    set_threads(1)
 
 def _guarded(job, image_id: str):
     "(id, result, None) or (id, None, 'ErrorType: message'): a job's user-level error as data, picklable."
@@ -116,11 +130,14 @@ def for_each_image(ids: Sequence[str], # the images, in order
                    workers: int = 0, # 0/1: in this process; N: a pool of N processes, one thread each
                    skip_bad: bool = False, # skip and list failing images instead of stopping
                    desc: str = "images", progress: bool = True,
+                   on_done=None, # on_done(image_id, result) after each image that succeeded (e.g. count it in the manifest)
                   ) -> tuple[dict, list[tuple[str, str]]]:
     "Run `job` on every image; returns ({id: result}, [(id, why skipped)])."
     results, skipped = {}, []
     def handle(i, r, err):
-        if err is None: results[i] = r
+        if err is None:
+            results[i] = r
+            if on_done: on_done(i, r)
         elif skip_bad: skipped.append((i, err))
         else: raise ImageError(i, f"{err} (pass --skip-bad to skip such images and list them)")
     if workers <= 1 or len(ids) < 2:
@@ -128,7 +145,7 @@ def for_each_image(ids: Sequence[str], # the images, in order
         return results, skipped
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
-    with ProcessPoolExecutor(min(workers, len(ids)), mp_context=get_context("spawn"), initializer=_one_thread) as pool:
+    with ProcessPoolExecutor(min(workers, len(ids)), mp_context=get_context("spawn"), initializer=_pool_worker) as pool:
         futures = [pool.submit(_guarded, job, i) for i in ids]
         try:
             for f in tqdm(as_completed(futures), total=len(futures), desc=desc, disable=not progress): handle(*f.result())
@@ -147,15 +164,26 @@ def seed_everything(seed: int, # the seed recorded in the run manifest
     return seed
 
 # %% ../nbs/00_core.ipynb #9aa86ada
+def _umask() -> int:
+    m = os.umask(0); os.umask(m)
+    return m
+
+def _pid_alive(pid: int) -> bool:
+    try: os.kill(pid, 0)
+    except ProcessLookupError: return False
+    except PermissionError: return True
+    return True
+
 @contextmanager
 def atomic_write(path: str | Path, # final file name
                  mode: str = "wb", # "wb" or "w"
                  ) -> Iterator[Any]:
-    "Context manager yielding a file handle; the file appears at `path` only if the block finishes."
+    "Context manager yielding a file handle; the file appears at `path` (mode from the umask) only if the block finishes."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())   # mkstemp makes 0600; a normal open() would respect the umask
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
             yield f
             f.flush()
@@ -164,6 +192,15 @@ def atomic_write(path: str | Path, # final file name
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+def clean_stale_temporaries(folder: str | Path) -> list[Path]:
+    "Delete the temporary files of `atomic_write`s whose process died mid-write (SIGKILL); returns them."
+    gone = []
+    for p in Path(folder).glob(".*.tmp") if Path(folder).is_dir() else []:
+        pid = p.name[:-4].split(".")[-2]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            p.unlink(missing_ok=True); gone.append(p)
+    return gone
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     "Write `data` to `path` atomically."
@@ -234,9 +271,13 @@ class RunManifest:
     status: str = "running"
     started: float = field(default_factory=time.time)
     finished: float | None = None
+    written: int = 0                # outputs this run has written (`count` them as they land)
+
+    def count(self, n: int = 1) -> None: self.written += n
 
     def to_dict(self) -> dict:
         return {"name": self.name, "status": self.status, "params": self.params, "device": self.device,
+                "written": self.written, "pid": os.getpid(), "host": platform.node(),
                 "git": git_state(Path(__file__).parent if "__file__" in globals() else "."),
                 "python": sys.version.split()[0], "platform": platform.platform(),
                 "packages": package_versions(),
@@ -256,15 +297,65 @@ class RunManifest:
         self.extra.update(extra)
         return self.save()
 
+def _close(m: RunManifest, status: str, before: str | None, error: str) -> None:
+    "End a run that did not finish; a failing manifest write (full disk) never hides the run's own error."
+    try:
+        if m.written == 0 and before is not None: write_text_atomic(m.path, before)   # nothing changed: the old record stands
+        else: m.finish(status, error=error)
+    except OSError: pass
+
 @contextmanager
 def run_manifest(path: str | Path, name: str, params: dict | None = None, device: str | torch.device = "cpu",
                  **extra) -> Iterator[RunManifest]:
-    "Write a manifest as `running` now, and as `finished` or `failed` when the block ends."
+    "Write a manifest as `running` now, and as `finished`, `failed` or `interrupted` when the block ends."
     m = RunManifest(Path(path), name, dict(params or {}), str(device), dict(extra))
+    try: before = m.path.read_text(encoding="utf-8") if m.path.is_file() else None
+    except (OSError, UnicodeDecodeError): before = None
     m.save()
     try:
         yield m
+    except KeyboardInterrupt:
+        _close(m, "interrupted", before, "KeyboardInterrupt (Ctrl-C)")
+        raise
     except BaseException as e:
-        m.finish("failed", error=f"{type(e).__name__}: {e}")
+        _close(m, "failed", before, f"{type(e).__name__}: {e}")
         raise
     m.finish()
+
+def read_manifest(path: str | Path) -> dict | None:
+    "A stored manifest (None if there is none); a `running` one whose process is gone reads `killed`."
+    path = Path(path)
+    if not path.is_file(): return None
+    try: m = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"manifest {path} cannot be read ({type(e).__name__}: {e}); delete it, or pass --force") from None
+    if (m.get("status") == "running" and m.get("host") == platform.node() and isinstance(m.get("pid"), int)
+            and not _pid_alive(m["pid"])): m["status"] = "killed"
+    return m
+
+def prepare_output(out: str | Path, # the job's output folder
+                   job: str, # the job's name, as its manifest records it
+                   params: dict, # what the outputs depend on
+                   force: bool = False, # redo: allow other parameters
+                   manifest: str = "manifest.json",
+                  ) -> dict | None:
+    "Check that a job may write into `out` (resume or start); returns the previous manifest, if any."
+    out = Path(out)
+    try: old = read_manifest(out/manifest)
+    except ValueError:
+        if not force: raise
+        old = None
+    if old and old.get("status") == "running" and old.get("pid") != os.getpid():
+        raise ValueError(f"{out} is being written right now by {old.get('name')} (pid {old.get('pid')}, started "
+                         f"{old.get('started')}); wait for it to end, or write to another folder")
+    params = json.loads(json.dumps(params, default=str))   # compare as stored: tuples become lists
+    if old and not force and old.get("name") == job and old.get("params") != params:
+        was = old.get("params") or {}
+        diff = {k: (was.get(k), params.get(k)) for k in {**was, **params} if was.get(k) != params.get(k)}
+
+        raise ValueError(f"{out} holds {job} output made with other parameters: "
+                         + ", ".join(f"{k} was {a!r}, now {b!r}" for k, (a, b) in diff.items())
+                         + ". Use another output folder, or --force to redo it.")
+    out.mkdir(parents=True, exist_ok=True)
+    clean_stale_temporaries(out)
+    return old

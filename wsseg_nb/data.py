@@ -17,7 +17,7 @@ from typing import Sequence
 
 import cv2
 import numpy as np
-from PIL import Image, PngImagePlugin
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
 from skimage import measure, morphology
 
 from .core import write_bytes_atomic, write_json_atomic
@@ -64,18 +64,26 @@ def read_image(path: str | Path) -> np.ndarray:
     if not path.is_file(): raise FileNotFoundError(f"Image {path} does not exist")
     try:
         with Image.open(path) as im: return np.asarray(im.convert("RGB"))
-    except OSError as e:
-        raise ValueError(f"Image {path} could not be decoded ({e}); is the file complete?") from None
+    except UnidentifiedImageError:
+        raise ValueError(f"Image {path} is not an image file that PIL can identify (a text or other file named "
+                         f"{path.suffix}?); replace it with the real image, or --skip-bad") from None
+    except (OSError, SyntaxError) as e:
+        raise ValueError(f"Image {path} could not be decoded ({e}): the file is truncated or damaged; "
+                         "replace it, or --skip-bad") from None
 
 def read_label_png(path: str | Path) -> np.ndarray:
     "(H, W) uint8 class ids from a palette (P) or grayscale (L) PNG."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"Label map {path} does not exist")
-    with Image.open(path) as im:
-        if im.mode not in ("P", "L"):
-            raise ValueError(f"Label map {path} has PIL mode {im.mode}; expected a palette (P) or grayscale (L) PNG "
-                             "whose pixel values are class ids (an RGB colour image cannot be read as labels)")
-        return np.asarray(im).copy()
+    try:
+        with Image.open(path) as im:
+            if im.mode not in ("P", "L"):
+                raise ValueError(f"Label map {path} has PIL mode {im.mode}; expected a palette (P) or grayscale (L) PNG "
+                                 "whose pixel values are class ids (an RGB colour image cannot be read as labels)")
+            return np.asarray(im).copy()
+    except (OSError, SyntaxError) as e:
+        raise ValueError(f"Label map {path} could not be decoded ({type(e).__name__}: {e}): the file is truncated or "
+                         "not a PNG; write it again") from None
 
 def label_png_bytes(label: np.ndarray, # (H, W) class ids, 255 = void/unlabelled
                     info: dict[str, str] | None = None, # text chunks, e.g. {"source": "simulated"}
@@ -207,7 +215,9 @@ def rasterise_scribbles(strokes: Sequence[tuple[int, np.ndarray]], # (class id, 
 def read_scribble_txt(path: str | Path, height: int, width: int, line_width: int = 3) -> np.ndarray:
     "Rasterise a text scribble file: one `class,x1,y1,x2,y2,...` polyline per line."
     path, strokes = Path(path), []
-    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
+    try: text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e: raise ValueError(f"Scribble file {path} is not UTF-8 text ({e})") from None
+    for n, line in enumerate(text.splitlines(), 1):
         if not line.strip(): continue
         try: vals = [int(float(v)) for v in line.replace(" ", "").split(",") if v != ""]
         except ValueError: raise ValueError(f"Malformed scribble line {n} in {path}: {line[:60]!r} is not comma-separated numbers") from None
@@ -278,12 +288,15 @@ class VOCFolder:
                  ) -> list[str]:
         "Image ids of a split file (one id per line), or every id with image + GT."
         if split_file is None: return self.all_ids()
-        p = Path(split_file)
-        if not p.is_file() and (q := self.root/"ImageSets"/"Segmentation"/f"{split_file}.txt").is_file(): p = q
+        p, sets = Path(split_file), self.root/"ImageSets"/"Segmentation"
+        if not p.is_file() and (q := sets/f"{split_file}.txt").is_file(): p = q
         if not p.is_file():
-            raise FileNotFoundError(f"Split file {split_file} not found (looked for it as a path and as "
-                                    f"{self.root}/ImageSets/Segmentation/{split_file}.txt)")
-        ids = [l.split()[0] for l in p.read_text().splitlines() if l.strip()]
+            names = sorted(q.stem for q in sets.glob("*.txt")) if sets.is_dir() else []
+            raise FileNotFoundError(f"Split file {split_file} not found: there is no such file, and no split of that "
+                                    f"name in {sets} (split names there: {names or 'none'})")
+        try: ids = [l.split()[0] for l in p.read_text(encoding="utf-8").splitlines() if l.strip()]
+        except UnicodeDecodeError as e:
+            raise ValueError(f"Split file {p} is not UTF-8 text ({e}); expected one image id per line") from None
         if not ids: raise ValueError(f"Split file {p} lists no image ids")
         return ids
 
@@ -382,17 +395,18 @@ def load_weak_labels(weak_dir: str | Path, # folder with boxes/ and scribbles/
     if not p.is_file():
         raise FileNotFoundError(f"No weak labels for {image_id}: {p} does not exist. Make them with "
                                 f"`wsseg_weaklabels DATA_ROOT --out {weak_dir}`.")
-    try: d = json.loads(p.read_text())
-    except json.JSONDecodeError as e: raise ValueError(f"Weak-label file {p} is not valid JSON: {e}") from None
+    try: d = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"Weak-label file {p} is not valid UTF-8 JSON: {e}") from None
     try:
         h, w = int(d["height"]), int(d["width"])
         boxes = []
         for o in d["objects"]:
             b = Box(int(o["class_id"]), tuple(int(v) for v in o["box_xyxy"]), o.get("source", "xml"),
-                    bool(o.get("difficult", False)), bool(o.get("truncated", False)))
+                    bool(o.get("difficult", False)), bool(o.get("truncated", False))).check(w, h, str(p))
             if "class_name" in o and o["class_name"] != b.class_name:
                 raise ValueError(f"object says class_id {b.class_id} ({b.class_name}) but class_name {o['class_name']!r}")
-            boxes.append(b.check(w, h, str(p)))
+            boxes.append(b)
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"Weak-label file {p} is malformed ({type(e).__name__}: {e}); expected "
                          '{"image", "width", "height", "objects": [{"class_id", "class_name", "box_xyxy", "source"}]}') from None

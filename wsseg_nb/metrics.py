@@ -17,27 +17,31 @@ def confusion_matrix(pred: np.ndarray, # (H,W) or any shape, predicted class ids
                      gt: np.ndarray, # same shape, GT class ids, `ignore_index` = void
                      n_classes: int = 21,
                      ignore_index: int = 255,
+                     no_prediction: int | None = None, # a prediction value meaning "no prediction" (e.g. 255): a miss
                     ) -> np.ndarray:
-    "(n_classes, n_classes) int64 counts, rows = GT, columns = prediction; void GT pixels skipped."
+    "(n_classes, n_classes) int64 counts, rows = GT, columns = prediction; void GT pixels skipped. With `no_prediction`, one more column counts the GT pixels left unpredicted."
     pred, gt = np.asarray(pred), np.asarray(gt)
     if pred.shape != gt.shape:
         raise ValueError(f"prediction shape {pred.shape} differs from GT shape {gt.shape}; "
                          "predictions must be at the GT's full resolution")
     keep = gt != ignore_index
     g, p = gt[keep].astype(np.int64), pred[keep].astype(np.int64)
-    bad = (g < 0) | (g >= n_classes) | (p < 0) | (p >= n_classes)
-    if bad.any():
-        vals = sorted(set(np.unique(g[(g < 0) | (g >= n_classes)]).tolist()) |
-                      set(np.unique(p[(p < 0) | (p >= n_classes)]).tolist()))
-        raise ValueError(f"class ids {vals[:10]} are outside 0..{n_classes - 1} (and not the void value "
-                         f"{ignore_index} in the GT); is n_classes right, or does the prediction use 255?")
-    return np.bincount(g * n_classes + p, minlength=n_classes**2).reshape(n_classes, n_classes)
+    cols = n_classes
+    if no_prediction is not None: p, cols = np.where(p == no_prediction, n_classes, p), n_classes + 1
+    bad_g, bad_p = np.unique(g[(g < 0) | (g >= n_classes)]), np.unique(p[(p < 0) | (p >= cols)])
+    if bad_g.size: raise ValueError(f"the GT has class ids {bad_g[:10].tolist()}, outside 0..{n_classes - 1} and not "
+                                    f"the void value {ignore_index}; is it a label map of these {n_classes} classes?")
+    if bad_p.size: raise ValueError(f"the prediction has class ids {bad_p[:10].tolist()}, outside 0..{n_classes - 1}"
+                                    + (f" and not 'no prediction' ({no_prediction})" if no_prediction is not None else
+                                       "; is n_classes right, or does the prediction use 255?"))
+    return np.bincount(g * cols + p, minlength=n_classes * cols).reshape(n_classes, cols)
 
 def iou_from_confusion(conf: np.ndarray) -> np.ndarray:
-    "Per-class IoU; NaN for classes absent from both GT and prediction."
+    "Per-class IoU; NaN for classes absent from both GT and prediction. An extra last column (unpredicted pixels) counts as misses."
     conf = np.asarray(conf, dtype=np.float64)
-    tp = np.diag(conf)
-    union = conf.sum(0) + conf.sum(1) - tp
+    n = conf.shape[0]
+    tp = np.diag(conf[:, :n])
+    union = conf[:, :n].sum(0) + conf.sum(1) - tp
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(union > 0, tp / union, np.nan)
 
@@ -53,21 +57,24 @@ class SegMetric:
     n_classes: int = 21
     ignore_index: int = 255
     class_names: tuple[str, ...] | None = None
+    no_prediction: int | None = 255   # a prediction of this value is "no prediction": a miss of the GT class there
 
     def __post_init__(self):
-        self.conf = np.zeros((self.n_classes, self.n_classes), dtype=np.int64)
+        self.conf = np.zeros((self.n_classes, self.n_classes + (self.no_prediction is not None)), dtype=np.int64)
         self.n_images = 0
 
     def update(self, pred: np.ndarray, gt: np.ndarray) -> "SegMetric":
         "Add one image (or a batch of the same shape)."
-        self.conf += confusion_matrix(pred, gt, self.n_classes, self.ignore_index)
+        self.conf += confusion_matrix(pred, gt, self.n_classes, self.ignore_index, self.no_prediction)
         self.n_images += 1
         return self
 
     def result(self) -> dict:
-        "{'miou': %, 'per_class': {name: % or None}, 'n_images': int, 'confusion': list}"
-        iou = iou_from_confusion(self.conf)
-        names = self.class_names or tuple(str(i) for i in range(self.n_classes))
+        "{'miou': %, 'per_class': {name: % or None}, 'coverage': % of GT pixels predicted, 'n_images', 'confusion'}"
+        iou, n = iou_from_confusion(self.conf), self.n_classes
+        names = self.class_names or tuple(str(i) for i in range(n))
+        total = self.conf.sum()
         return {"miou": round(100 * mean_iou(self.conf), 4),
-                "per_class": {n: (None if np.isnan(v) else round(100 * float(v), 4)) for n, v in zip(names, iou)},
-                "n_images": self.n_images, "confusion": self.conf.tolist()}
+                "per_class": {k: (None if np.isnan(v) else round(100 * float(v), 4)) for k, v in zip(names, iou)},
+                "coverage": round(100 * float(self.conf[:, :n].sum() / total), 4) if total else None,
+                "n_images": self.n_images, "confusion": self.conf[:, :n].tolist()}

@@ -22,38 +22,23 @@ from .constraints import CONSTRAINTS, POSTER_CONSTRAINTS, REDUCES
 
 from .judge import logic_label
 from .learner import LearnerConfig
-from .core import (Param, call_cli, cli_errors, for_each_image, run_manifest, store_true, write_json_atomic,
-                           write_text_atomic)
-
-
+from .core import (Param, call_cli, cli_errors, for_each_image, prepare_output, run_manifest, store_true,
+                           write_json_atomic, write_text_atomic)
 from .data import (SCRIBBLE_LOCATIONS, VOC_CLASSES, VOCFolder, WeakLabels, image_seed, load_weak_labels, read_label_png,
 
                            save_weak_labels, simulate_boxes, simulate_scribbles, write_label_png)
 from .metrics import SegMetric
-from .sam import SamTuneConfig, finetune_on_folder, sam_pseudo_label
+from .sam import MODEL_TYPES, SAM_MODEL_KEYS, SamTuneConfig, finetune_on_folder, get_sam, sam_pseudo_label
 from .train import TrainConfig, predict_folder, train_model
 
 
 # %% auto #0
-__all__ = ['BOX_MODES', 'SCRIBBLE_MODES', 'PSEUDO_LABELLERS', 'POOLED', 'MISSING_SCRIBBLES', 'SAM_METHODS', 'make_weak_labels',
+__all__ = ['BOX_MODES', 'SCRIBBLE_MODES', 'PSEUDO_LABELLERS', 'SAM_METHODS', 'POOLED', 'MISSING_SCRIBBLES', 'make_weak_labels',
            'make_pseudo_labels', 'evaluate_folder', 'format_result', 'weak_label_kind', 'experiment_ids',
            'check_weak_sources', 'experiment_weak_labels', 'folder_weak_labels', 'run_stage2', 'parse_constraints',
            'parse_weights', 'learner_options', 'wsseg_weaklabels', 'sam_options', 'wsseg_pseudolabel', 'wsseg_evaluate']
 
 # %% ../nbs/11_pipeline.ipynb #6d7b0cef
-def _prepare_out(out: Path, job: str, params: dict, force: bool, manifest: str = "manifest.json") -> None:
-    "Refuse to resume into a folder made with other parameters (unless `force`)."
-    man = out/manifest
-    params = json.loads(json.dumps(params, default=str))   # compare as stored: tuples become lists
-    if man.is_file() and not force:
-        try: old = json.loads(man.read_text())
-        except json.JSONDecodeError: old = {}
-        if old.get("name") == job and old.get("params") != params:
-            diff = {k: (old.get("params", {}).get(k), v) for k, v in params.items() if old.get("params", {}).get(k) != v}
-            raise ValueError(f"{out} holds {job} output made with other parameters {diff} (old, new). "
-                             "Use another output folder, or force=True / --force to redo it.")
-    out.mkdir(parents=True, exist_ok=True)
-
 def _previous_timing(man: Path) -> dict:
     "Labelling seconds and image count recorded by an earlier run into the same folder."
     try: return dict(json.loads(man.read_text()).get("timing") or {})
@@ -101,13 +86,18 @@ def make_weak_labels(data_root: str | Path, # VOC-layout folder
     voc, out = VOCFolder(data_root), Path(out)
     params = dict(data_root=str(Path(data_root).resolve()), split_file=str(split_file) if split_file else None,
                   boxes=boxes, scribbles=scribbles, seed=seed, coverage=coverage, line_width=line_width, min_area=min_area)
-    _prepare_out(out, "wsseg_weaklabels", params, force)
+    prepare_output(out, "wsseg_weaklabels", params, force)
     ids = voc.split_ids(split_file)
+    if not ids:
+        raise FileNotFoundError(f"{Path(data_root)/'SegmentationClass'} is missing or has no mask of an image in "
+                                f"{Path(data_root)/'JPEGImages'}, so there is no image to do by default; pass --split-file "
+                                "with the ids (boxes from --boxes xml need no GT)")
     todo = [i for i in ids if force or not (out/"boxes"/f"{i}.json").is_file()]
     counts = Counter(existing=len(ids) - len(todo))
     with run_manifest(out/"manifest.json", "wsseg_weaklabels", params) as man:
         job = partial(_weak_labels_job, str(data_root), str(out), boxes, scribbles, seed, coverage, line_width, min_area)
-        done, skipped = for_each_image(todo, job, skip_bad=skip_bad, desc="weak labels", progress=progress)
+        done, skipped = for_each_image(todo, job, skip_bad=skip_bad, desc="weak labels", progress=progress,
+                                       on_done=lambda i, r: man.count())
         for r in done.values(): counts.update(r)
         man.extra.update(counts=dict(counts), skipped=skipped)
     _report_skipped(skipped, "wsseg_weaklabels")
@@ -131,6 +121,7 @@ def _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progre
                              progress=progress, **shared, **tune)
     return {**label, "decoder": str(dec)}
 
+SAM_METHODS = ("sam-boxes", "sam-scribbles", "sam")
 POOLED = ("grabcut", "logic")   # per-image CPU work: by default a pool of one-thread processes, one per core
 
 def _pseudo_label_job(method: str, data_root: str, weak_dir: str, out: str, use_scribbles: bool, options: dict,
@@ -138,6 +129,9 @@ def _pseudo_label_job(method: str, data_root: str, weak_dir: str, out: str, use_
     "Label one image and write it; returns its seconds and the labeller's counts."
     weak = load_weak_labels(weak_dir, image_id, use_scribbles)
     image = VOCFolder(data_root).image(image_id)
+    if image.shape[:2] != (weak.height, weak.width):
+        raise ValueError(f"{Path(weak_dir)/'boxes'/f'{image_id}.json'} says {weak.width}x{weak.height} but the image is "
+                         f"{image.shape[1]}x{image.shape[0]}; were the weak labels made for another copy of the image?")
     stats = Counter()
     t0 = time.perf_counter()
     lab = PSEUDO_LABELLERS[method](image, weak, use_scribbles=use_scribbles, stats=stats, **options)
@@ -164,6 +158,11 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
         raise FileNotFoundError(f"{weak_dir} holds no boxes/ folder; make weak labels first with "
                                 f"`wsseg_weaklabels {data_root} --out {weak_dir}`")
     ids = voc.split_ids(split_file) if split_file else sorted(p.stem for p in (weak_dir/"boxes").glob("*.json"))
+    if not ids: raise FileNotFoundError(f"{weak_dir/'boxes'} holds no <id>.json weak labels; make them with "
+                                        f"`wsseg_weaklabels {data_root} --out {weak_dir}`")
+    if method in SAM_METHODS and "model_type" not in options:
+        raise ValueError(f"--method {method} needs --model-type: vit_h, vit_l or vit_b with --checkpoint (the official "
+                         "SAM weights), or tiny (random weights: smoke runs only)")
     rank, world = shard or (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)))
     manifest = "manifest.json" if world == 1 else f"manifest.rank{rank}-of-{world}.json"
     if world > 1:
@@ -173,20 +172,21 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
         ids = ids[rank::world]
     params = dict(method=method, data_root=str(Path(data_root).resolve()), weak_labels=str(weak_dir.resolve()),
                   split_file=str(split_file) if split_file else None, use_scribbles=use_scribbles, options=options)
-    _prepare_out(out, "wsseg_pseudolabel", params, force, manifest)
+    prepare_output(out, "wsseg_pseudolabel", params, force, manifest)
     stats, skipped, seconds = Counter(), [], 0.0
     prev = {} if force else _previous_timing(out/manifest)   # a resumed run keeps the earlier images' time
     with run_manifest(out/manifest, "wsseg_pseudolabel", params, shard=[rank, world]) as man:
         t_tune = time.perf_counter()
         options = _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progress, dict(options))
         if method == "sam": man.extra["finetune_seconds"] = time.perf_counter() - t_tune
+        if method in SAM_METHODS: get_sam(**{k: options[k] for k in SAM_MODEL_KEYS if k in options})   # a bad model fails once, here
         todo = [i for i in ids if force or not (out/f"{i}.png").is_file()]
         stats["existing"] = len(ids) - len(todo)
         if workers is None: workers = len(os.sched_getaffinity(0)) if method in POOLED and len(todo) >= 8 else 0
         job = partial(_pseudo_label_job, method, str(data_root), str(weak_dir), str(out), use_scribbles, options)
         t_wall = time.perf_counter()
         done, skipped = for_each_image(todo, job, workers if method in POOLED else 0, skip_bad,
-                                       f"pseudo-labels ({method})", progress)
+                                       f"pseudo-labels ({method})", progress, on_done=lambda i, r: man.count())
         wall = time.perf_counter() - t_wall
         for r in done.values(): stats.update(r["stats"]); seconds += r["seconds"]
         stats["written"] = len(done)
@@ -221,13 +221,15 @@ def evaluate_folder(pred: str | Path, # folder of <id>.png predictions (class id
         if p.shape != g.shape:
             raise ValueError(f"Prediction {pred/f'{i}.png'} is {p.shape[1]}x{p.shape[0]} but the GT is "
                              f"{g.shape[1]}x{g.shape[0]}; predictions must be at full image resolution")
-        met.update(p, g)
+        try: met.update(p, g)
+        except ValueError as e: raise ValueError(f"{pred/f'{i}.png'} against the GT {voc.gt_path(i)}: {e}") from None
     return met.result()
 
 def format_result(res: dict) -> str:
     "Per-class IoU table and the final `mIoU: xx.x` line."
     rows = [f"{name:<12} {'–' if v is None else f'{v:5.1f}'}" for name, v in res["per_class"].items()]
-    return "\n".join(["class        IoU (%)", *rows, f"images: {res['n_images']}", f"mIoU: {res['miou']:.1f}"])
+    cov = [] if res.get("coverage") in (None, 100) else [f"coverage: {res['coverage']:.1f}% of GT pixels predicted (255 = no prediction, a miss)"]
+    return "\n".join(["class        IoU (%)", *rows, f"images: {res['n_images']}", *cov, f"mIoU: {res['miou']:.1f}"])
 
 # %% ../nbs/11_pipeline.ipynb #c169b635
 def weak_label_kind(boxes: str, scribbles: str) -> str:
@@ -379,7 +381,7 @@ def wsseg_weaklabels(data_root: Param("VOC-layout folder (holds JPEGImages/, Seg
     print(f"wsseg_weaklabels: {s.get('written', 0)} written, {s.get('existing', 0)} already there, "
           f"{len(s['skipped'])} skipped, {s.get('boxes', 0)} boxes → {out}")
 
-SAM_METHODS = ("sam-boxes", "sam-scribbles", "sam")
+_TUNE = SamTuneConfig()
 
 def sam_options(model_type=None, checkpoint=None, cache=None, epochs=None, lr=None, batch=None, points=None,
                 negative=None, threshold=None, device=None, decoder=None, constraints=None, weights=None, reduce=None) -> dict:
@@ -405,16 +407,16 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
                       judge: Param("logic: the judge's constraints, comma-separated, or -name,-name to drop from the poster's", str) = None,
                       constraints: Param("logic, sam: constraints to use, comma-separated; --constraints=-name,-name switches those off from the defaults", str) = None,
                       weights: Param("logic, sam: constraint weights, e.g. 'box_fill=0.3,colour=2'", str) = None,
-                      reduce: Param("logic, sam: the loss reading: sum (the poster's one conjunction, / pixel count) or mean (each constraint's mean); default: the method's", str, choices=REDUCES) = None,
-                      model_type: Param("sam*: SAM model (vit_h, vit_l, vit_b, or tiny: random, for smoke runs)", str) = None,
+                      reduce: Param("logic, sam: the loss reading: sum (the poster's one conjunction, / pixel count) or mean (each constraint's mean); default: sum", str, choices=REDUCES) = None,
+                      model_type: Param("sam*, required: SAM model (vit_h, vit_l, vit_b with --checkpoint; tiny: random weights, for smoke runs)", str, choices=MODEL_TYPES) = None,
                       checkpoint: Param("sam*: the official SAM checkpoint (.pth); wsseg_download sam_vit_h fetches it", str) = None,
                       cache: Param("sam*: folder of cached image embeddings (default for sam: OUT/embeddings)", str) = None,
-                      epochs: Param("sam: decoder fine-tuning epochs", int) = None,
-                      lr: Param("sam: AdamW learning rate of the decoder", float) = None,
-                      batch: Param("sam: images per optimiser step", int) = None,
-                      points: Param("sam*: positive points per object from its scribble", int) = None,
-                      negative: Param("sam*: negative points per object from other scribbles", int) = None,
-                      threshold: Param("sam*: mark pixels whose class probability is below this as 255 (void)", float) = None,
+                      epochs: Param(f"sam: decoder fine-tuning epochs (default: {_TUNE.epochs})", int) = None,
+                      lr: Param(f"sam: AdamW learning rate of the decoder (default: {_TUNE.lr})", float) = None,
+                      batch: Param(f"sam: images per optimiser step (default: {_TUNE.batch})", int) = None,
+                      points: Param(f"sam*: positive points per object from its scribble (default: {_TUNE.n_points})", int) = None,
+                      negative: Param(f"sam*: negative points per object from other scribbles (default: {_TUNE.n_negative})", int) = None,
+                      threshold: Param("sam*: mark pixels whose class probability is below this as 255 (no prediction; default: none)", float) = None,
                       decoder: Param("sam: use this fine-tuned decoder.pt instead of fine-tuning", str) = None,
                       device: Param("sam*: cpu, cuda, cuda:1 (default: cpu)", str) = None):
     "Write pseudo-labels (palette PNGs) from weak labels: filled boxes, GrabCut, the logic learner, or SAM."
@@ -429,6 +431,9 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
     if method != "logic" and (steps is not None or judge): usage("--steps and --judge apply to --method logic only")
     if method not in ("logic", "sam") and (constraints or weights or reduce):
         usage("--constraints, --weights and --reduce apply to --method logic or sam")
+    if method in SAM_METHODS and model_type is None:
+        usage(f"--method {method} needs --model-type {{{','.join(MODEL_TYPES)}}}: an official model with its --checkpoint "
+              "(wsseg_download sam_vit_h), or tiny (random weights, for smoke runs only)")
     if method not in SAM_METHODS and any(v is not None for v in sam_vals.values()):
         usage(f"--{', --'.join(k.replace('_', '-') for k, v in sam_vals.items() if v is not None)} apply to the sam methods only")
     if method != "sam" and any(v is not None for v in (epochs, lr, batch, decoder)):
@@ -446,8 +451,11 @@ def wsseg_evaluate(pred: Param("folder of <id>.png predictions", str, required=T
                    json: Param("also write the result as JSON to this file", str) = None):
     "Print per-class IoU and mIoU (percent) of a folder of predictions."
     res = cli_errors(lambda: evaluate_folder(pred, data_root, split_file, progress=True), "wsseg_evaluate")
-    if json: write_json_atomic(json, res)
-    print(format_result(res))
+    print(format_result(res), flush=True)   # first: a failing --json write must not lose the table
+    def write():
+        try: write_json_atomic(json, res)
+        except OSError as e: raise OSError(f"cannot write --json {json} ({e}); the table above is the result") from None
+    if json: cli_errors(write, "wsseg_evaluate")
 
 # %% ../nbs/11_pipeline.ipynb #a0ab990f
 if __name__ == "__main__" and "__file__" in globals(): wsseg_pseudolabel()   # torchrun -m wsseg_nb.pipeline ...; not in a notebook

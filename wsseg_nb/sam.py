@@ -40,11 +40,11 @@ from .logic import exists
 
 
 # %% auto #0
-__all__ = ['SAM_CHECKPOINTS', 'MODEL_TYPES', 'build_tiny_sam', 'check_checkpoint', 'load_sam', 'ObjectPrompt', 'make_prompts',
-           'image_content', 'EmbeddingCache', 'sam_transform', 'image_embedding', 'precompute_embeddings',
-           'class_scores', 'class_log_probs', 'label_objects', 'decode_objects', 'SamTuneConfig', 'freeze_encoders',
-           'working_superpixels', 'image_loss', 'finetune_decoder', 'load_decoder', 'finetune_on_folder', 'get_sam',
-           'sam_pseudo_label', 'wsseg_embed']
+__all__ = ['SAM_CHECKPOINTS', 'MODEL_TYPES', 'SAM_MODEL_KEYS', 'build_tiny_sam', 'check_checkpoint', 'load_sam', 'ObjectPrompt',
+           'make_prompts', 'image_content', 'EmbeddingCache', 'sam_transform', 'image_embedding',
+           'precompute_embeddings', 'class_scores', 'class_log_probs', 'label_objects', 'decode_objects',
+           'SamTuneConfig', 'freeze_encoders', 'working_superpixels', 'image_loss', 'finetune_decoder', 'load_decoder',
+           'finetune_on_folder', 'get_sam', 'sam_pseudo_label', 'wsseg_embed']
 
 # %% ../nbs/06_sam.ipynb #0220d7c6
 SAM_CHECKPOINTS = {   # published by Meta: https://github.com/facebookresearch/segment-anything#model-checkpoints
@@ -110,8 +110,9 @@ def load_sam(model_type: str = "vit_h", # "vit_h", "vit_l", "vit_b" (official) o
     "A segment-anything `Sam` in eval mode, with `.wsseg_fingerprint` naming its weights (for caches)."
     if model_type not in MODEL_TYPES:
         raise ValueError(f"Unknown SAM model type {model_type!r}; expected one of {MODEL_TYPES}")
-    if model_type == "tiny":
-        sam, fp = build_tiny_sam(seed), fingerprint("tiny", seed)
+    if model_type == "tiny":   # the fingerprint names the architecture too: a changed tiny SAM never meets old caches
+        sam = build_tiny_sam(seed)
+        fp = fingerprint("tiny", seed, [(k, list(v.shape)) for k, v in sam.state_dict().items()])
     else:
         if checkpoint is None:
             spec = SAM_CHECKPOINTS[model_type]
@@ -132,7 +133,7 @@ def load_sam(model_type: str = "vit_h", # "vit_h", "vit_l", "vit_b" (official) o
         except RuntimeError as e:
             raise ValueError(f"SAM checkpoint {path} does not fit model type {model_type!r}: "
                              f"{str(e).splitlines()[0]} ... Pass the --model-type the file was made for.") from None
-        fp = fp or sha256_file(path)[:16]
+        fp = fingerprint(fp, sha256_file(path)) if model_type == "tiny" else (fp or sha256_file(path)[:16])
     sam.wsseg_fingerprint = f"{model_type}-{fp}"
     return sam.to(get_device(device)).eval()
 
@@ -496,11 +497,22 @@ def finetune_decoder(sam: Sam,
 
 def load_decoder(sam: Sam, path: str | Path) -> Sam:
     "Put a fine-tuned decoder (`decoder.pt` from `finetune_decoder`) into `sam`."
-    st = torch.load(path, map_location="cpu", weights_only=False)
-    if st.get("model") != getattr(sam, "wsseg_fingerprint", None):
-        raise ValueError(f"{path} fine-tunes SAM {st.get('model')}, but the loaded SAM is {sam.wsseg_fingerprint}; "
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"decoder {path} does not exist; fine-tune one with --method sam")
+    try: st = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:
+        raise ValueError(f"decoder {path} cannot be read ({type(e).__name__}): it is truncated or not a torch file; "
+                         "fine-tune it again (--method sam without --decoder)") from None
+    if not (isinstance(st, dict) and isinstance(st.get("decoder"), dict) and isinstance(st.get("model"), str)):
+        keys = sorted(st)[:6] if isinstance(st, dict) else type(st).__name__
+        raise ValueError(f"{path} is not a decoder.pt written by SAM fine-tuning (it holds {keys}); pass the "
+                         "decoder/decoder.pt of a --method sam run")
+    if st["model"] != getattr(sam, "wsseg_fingerprint", None):
+        raise ValueError(f"{path} fine-tunes SAM {st['model']}, but the loaded SAM is {sam.wsseg_fingerprint}; "
                          "pass the --model-type / --checkpoint it was trained from")
-    sam.mask_decoder.load_state_dict(st["decoder"])
+    try: sam.mask_decoder.load_state_dict(st["decoder"])
+    except RuntimeError as e:
+        raise ValueError(f"decoder {path} does not fit this SAM's decoder: {str(e).splitlines()[0]}") from None
     return sam.eval()
 
 def finetune_on_folder(data_root: str | Path, # VOC-layout folder with the images
@@ -527,6 +539,7 @@ def finetune_on_folder(data_root: str | Path, # VOC-layout folder with the image
 
 # %% ../nbs/06_sam.ipynb #12a81281
 _SAMS: dict = {}
+SAM_MODEL_KEYS = ("model_type", "checkpoint", "device", "seed", "decoder")   # the options that choose get_sam's model
 
 def get_sam(model_type: str = "tiny", checkpoint: str | None = None, device: str | None = "cpu", seed: int = 0,
             decoder: str | None = None) -> Sam:

@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
+import sys
+import threading
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -21,27 +24,29 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
-from .core import (Param, atomic_write, call_cli, cli_errors, get_device, run_manifest, seed_everything, store_true,
-                           write_json_atomic, write_text_atomic)
+from .core import (ImageError, Param, atomic_write, call_cli, clean_stale_temporaries, cli_errors, fingerprint,
+                           for_each_image, get_device, prepare_output, run_manifest, seed_everything, sha256_file,
+                           store_true, write_json_atomic, write_text_atomic)
 from .data import IGNORE, N_CLASSES, VOCFolder, read_label_png, write_label_png
 from .deeplab import DeepLabV2, dense_crf, load_backbone, predict_probs, to_tensor
 
 
 # %% auto #0
-__all__ = ['TASKS', 'SegDataset', 'TrainConfig', 'DeepLabTask', 'Mask2FormerTask', 'train_model', 'load_model', 'predict_folder',
-           'wsseg_train', 'wsseg_predict']
+__all__ = ['TASKS', 'SegDataset', 'SampleOrder', 'TrainConfig', 'DeepLabTask', 'Mask2FormerTask', 'read_checkpoint',
+           'train_model', 'load_model', 'predict_folder', 'parse_scales', 'wsseg_train', 'wsseg_predict']
 
 # %% ../nbs/13_train.ipynb #5590d86f
 class SegDataset(Dataset):
-    "Augmented (image, label) crops for training."
+    "Augmented (image, label) crops for training; item `position * len + index` seeds its augmentation by position."
     def __init__(self, data_root: str | Path, labels: str | Path, ids: Sequence[str], crop: int = 321,
                  scale: tuple[float, float] = (0.5, 1.5), flip: bool = True,
-                 mean: Sequence[float] = (0.485, 0.456, 0.406), std: Sequence[float] = (0.229, 0.224, 0.225)):
+                 mean: Sequence[float] = (0.485, 0.456, 0.406), std: Sequence[float] = (0.229, 0.224, 0.225),
+                 seed: int = 0, rank: int = 0):
         self.voc, self.labels, self.ids = VOCFolder(data_root), labels, list(ids)
-        self.crop, self.scale, self.flip, self.mean, self.std = crop, scale, flip, mean, std
+        self.crop, self.scale, self.flip, self.mean, self.std, self.seed, self.rank = crop, scale, flip, mean, std, seed, rank
         if labels != "gt":
             missing = [i for i in self.ids if not (Path(labels) / f"{i}.png").is_file()]
             if missing:
@@ -51,14 +56,27 @@ class SegDataset(Dataset):
     def __len__(self): return len(self.ids)
 
     def label(self, i: str) -> np.ndarray:
-        return self.voc.gt(i) if self.labels == "gt" else read_label_png(Path(self.labels) / f"{i}.png")
+        "The checked label map of image `i`."
+        lab = self.voc.gt(i) if self.labels == "gt" else read_label_png(Path(self.labels) / f"{i}.png")
+        bad = np.unique(lab[(lab >= N_CLASSES) & (lab != IGNORE)])
+        if bad.size:
+            where = self.voc.gt_path(i) if self.labels == "gt" else Path(self.labels) / f"{i}.png"
+            raise ValueError(f"label {where} has class ids {bad[:10].tolist()}; expected 0..{N_CLASSES - 1} or {IGNORE} "
+                             "(void). Fix or remake the file, or pass --skip-bad to leave such images out")
+        return lab
 
-    def __getitem__(self, k: int) -> tuple[Tensor, Tensor]:
-        i = self.ids[k]
+    def pair(self, i: str) -> tuple[np.ndarray, np.ndarray]:
+        "The image and label of `i`, checked against each other."
         img, lab = self.voc.image(i), self.label(i)
         if img.shape[:2] != lab.shape:
             raise ValueError(f"label of {i} is {lab.shape[1]}x{lab.shape[0]}, its image {img.shape[1]}x{img.shape[0]}")
-        s = random.uniform(*self.scale)
+        return img, lab
+
+    def __getitem__(self, k: int) -> tuple[Tensor, Tensor]:
+        pos, idx = divmod(k, len(self.ids))
+        rng = random.Random(f"{self.seed}-{self.rank}-{pos}") if k >= len(self.ids) else random
+        img, lab = self.pair(self.ids[idx])
+        s = rng.uniform(*self.scale)
         h, w = max(1, round(img.shape[0] * s)), max(1, round(img.shape[1] * s))
         img = cv2.resize(img, (w, h), interpolation=cv2.INTER_LINEAR)
         lab = cv2.resize(lab, (w, h), interpolation=cv2.INTER_NEAREST)
@@ -66,10 +84,26 @@ class SegDataset(Dataset):
         if ph or pw:
             img = cv2.copyMakeBorder(img, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=[round(255 * m) for m in self.mean])
             lab = cv2.copyMakeBorder(lab, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=IGNORE)
-        y0, x0 = random.randint(0, img.shape[0] - self.crop), random.randint(0, img.shape[1] - self.crop)
+        y0, x0 = rng.randint(0, img.shape[0] - self.crop), rng.randint(0, img.shape[1] - self.crop)
         img, lab = img[y0:y0 + self.crop, x0:x0 + self.crop], lab[y0:y0 + self.crop, x0:x0 + self.crop]
-        if self.flip and random.random() < 0.5: img, lab = img[:, ::-1], lab[:, ::-1]
+        if self.flip and rng.random() < 0.5: img, lab = img[:, ::-1], lab[:, ::-1]
         return to_tensor(img, self.mean, self.std)[0], torch.from_numpy(np.ascontiguousarray(lab)).long()
+
+class SampleOrder(Sampler):
+    "Endless sample stream fixed by the seed (epoch e: a permutation seeded by (seed, e)), rank's share, from `start` on."
+    def __init__(self, n: int, seed: int = 0, start: int = 0, rank: int = 0, world: int = 1):
+        self.n, self.seed, self.start, self.rank, self.world = n, seed, start, rank, world
+
+    def __iter__(self):
+        per = len(range(self.rank, self.n, self.world))
+        epoch, skip = divmod(self.start, per)
+        pos = self.start
+        while True:
+            perm = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 100003 + epoch))
+            for idx in perm[self.rank::self.world][skip:].tolist():
+                yield pos * self.n + idx
+                pos += 1
+            epoch, skip = epoch + 1, 0
 
 # %% ../nbs/13_train.ipynb #6986e33b
 @dataclass
@@ -88,7 +122,8 @@ class TrainConfig:
     freeze_bn: bool | None = None           # deeplab: frozen batch-norm; None = when pretrained (random weights need BN to train)
     predict_size: int = 512                 # mask2former: long side at inference
     seed: int = 0
-    save_every: int = 1000
+    save_every: int = 1000                  # checkpoint every N iterations ...
+    save_minutes: float = 10.0              # ... and at least every N minutes (a long first stretch is not lost)
     workers: int = 2
 
     def __post_init__(self):
@@ -150,77 +185,175 @@ def _dist_setup(device: str | None) -> tuple[int, int, torch.device]:
     if not dist.is_initialized(): dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
     return rank, world, dev
 
+def read_checkpoint(path: str | Path) -> dict:
+    "A stage-2 `checkpoint.pt` as saved by `train_model`, with a clear error for a damaged or foreign file."
+    path = Path(path)
+    try: st = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:
+        raise ValueError(f"{path} cannot be read ({type(e).__name__}): it is truncated or not a torch file. Delete it "
+                         "and train again (a killed write never replaces a good checkpoint: this one was damaged later)") from None
+    if not (isinstance(st, dict) and {"model", "config", "iteration"} <= set(st)):
+        raise ValueError(f"{path} is not a wsseg_train checkpoint (it holds {sorted(st)[:6] if isinstance(st, dict) else type(st).__name__})")
+    return st
+
+def _training_data(labels, data_root, split_file) -> dict:
+    "What a training run's data is, as its checkpoint records it (resuming with other data is refused)."
+    ids = VOCFolder(data_root).split_ids(split_file)
+    return {"labels": labels if labels == "gt" else str(Path(labels).resolve()), "data_root": str(Path(data_root).resolve()),
+            "split_file": str(split_file), "ids": fingerprint(ids), "n_images": len(ids)}
+
+def _check_resume(st: dict, ckpt: Path, cfg: TrainConfig, data: dict) -> None:
+    "Refuse to resume a checkpoint with other options, other data, or fewer iterations than it has done."
+    if st["config"] != asdict(cfg) | {"iters": st["config"]["iters"]}:
+        diff = {k: (v, asdict(cfg).get(k)) for k, v in st["config"].items() if k != "iters" and asdict(cfg).get(k) != v}
+        raise ValueError(f"{ckpt} was trained with other options ("
+                         + ", ".join(f"--{k.replace('_', '-')} was {a!r}, now {b!r}" for k, (a, b) in diff.items())
+                         + "); resume with the same options (only --iters may change)")
+    was = st.get("data", data)
+    diff = {k: (was[k], data[k]) for k in ("labels", "data_root", "ids") if was.get(k) != data[k]}
+    if diff:
+        names = {"labels": "--labels", "data_root": "--data-root", "ids": "--split-file (its ids)"}
+        raise ValueError(f"{ckpt} was trained on other data (" + ", ".join(f"{names[k]} was {a!r}, now {b!r}" for k, (a, b) in diff.items())
+                         + "); resume with the same data, or train into another --out")
+    if st["iteration"] > cfg.iters:
+        raise ValueError(f"{ckpt} is at iteration {st['iteration']}, past --iters {cfg.iters}; pass --iters above "
+                         f"{st['iteration']} to train on, or use another --out")
+
+def _worker_error(e: Exception) -> ValueError:
+    "A data error raised in a loader worker, as its own one-line message (not the worker's traceback)."
+    lines = [l for l in str(e).splitlines() if l.strip()]
+    return ValueError(lines[-1].split(": ", 1)[-1] if "Original Traceback" in str(e) else str(e))
+
+# %% ../nbs/13_train.ipynb #545ecdd0
+@dataclass
+class _Run:
+    "The state of one training run that checkpoints save."
+    model: nn.Module
+    opt: torch.optim.Optimizer
+    cfg: TrainConfig
+    data: dict
+    out: Path
+    log: list
+    rank: int = 0
+    saved_at: float = 0.0
+    on_save: Any = None   # called after each checkpoint (the manifest counts them)
+
+    def save(self, it: int) -> None:
+        "checkpoint.pt and train_log.jsonl at iteration `it` (rank 0 writes), atomically."
+        self.saved_at = time.perf_counter()
+        if self.rank != 0: return
+        with atomic_write(self.out / "checkpoint.pt", "wb") as f:
+            torch.save({"model": self.model.state_dict(), "optimizer": self.opt.state_dict(), "iteration": it, "log": self.log,
+                        "config": asdict(self.cfg), "data": self.data, "rng": {"torch": torch.get_rng_state()}}, f)
+        with atomic_write(self.out / "train_log.jsonl", "w") as f: f.write("".join(json.dumps(r) + "\n" for r in self.log))
+        if self.on_save: self.on_save()
+
+    def due(self, it: int) -> bool:
+        "Checkpoint after iteration `it`: every `save_every` iterations or `save_minutes` minutes."
+        return (it % self.cfg.save_every == 0 or time.perf_counter() - self.saved_at > 60 * self.cfg.save_minutes) and it < self.cfg.iters
+
+def _step(run: _Run, net, task, batches, it: int, dev: torch.device) -> float:
+    "One optimiser step (poly learning rate, `accum` micro-batches, bf16 on CUDA); returns the loss."
+    for gr in run.opt.param_groups: gr["lr"] = gr["base_lr"] * (1 - it / run.cfg.iters) ** 0.9
+    run.opt.zero_grad(set_to_none=True)
+    total = 0.0
+    for _ in range(run.cfg.accum):
+        try: x, y = next(batches)
+        except (ValueError, OSError) as e: raise _worker_error(e) from None
+        x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+            loss = task.loss(net, x, y, run.cfg)
+        (loss.float() / run.cfg.accum).backward()
+        total += float(loss.detach()) / run.cfg.accum
+    if task.clip: torch.nn.utils.clip_grad_norm_(run.model.parameters(), task.clip)
+    run.opt.step()
+    return total
+
+# %% ../nbs/13_train.ipynb #fc31043a
+@contextmanager
+def _finish_iteration_on_ctrl_c() -> Iterator[dict]:
+    "Ctrl-C sets a flag the loop reads between iterations (then it saves and stops); a second Ctrl-C stops at once."
+    flag = {"stop": False}
+    if threading.current_thread() is not threading.main_thread(): yield flag; return
+    def handler(sig, frame):
+        flag["stop"] = True
+        signal.signal(signal.SIGINT, old)
+    old = signal.signal(signal.SIGINT, handler)
+    try: yield flag
+    finally: signal.signal(signal.SIGINT, old)
+
+def _checked_ids(ds: SegDataset, progress: bool) -> list[tuple[str, str]]:
+    "--skip-bad: read every (image, label) pair once, keep the good ones in `ds`; returns the skipped ones."
+    done, skipped = for_each_image(ds.ids, ds.pair, skip_bad=True, desc="check training data", progress=progress)
+    ds.ids = [i for i in ds.ids if i in done]
+    if not ds.ids: raise ValueError(f"every one of the {len(skipped)} training images is unreadable or inconsistent, "
+                                    f"e.g. {skipped[0][0]}: {skipped[0][1]}")
+    return skipped
+
+def _start(run: _Run, ckpt: Path, resume: bool) -> int:
+    "Load the checkpoint into the run (when there is one); returns its iteration."
+    if not ckpt.is_file():
+        if resume and run.rank == 0:
+            print(f"wsseg_train: --resume found no checkpoint in {run.out}; starting at iteration 0", file=sys.stderr)
+        return 0
+    st = read_checkpoint(ckpt)
+    _check_resume(st, ckpt, run.cfg, run.data)
+    run.model.load_state_dict(st["model"]); run.opt.load_state_dict(st["optimizer"]); run.log = st["log"]
+    torch.set_rng_state(st["rng"]["torch"])
+    return st["iteration"]
+
 def train_model(labels: str | Path, # folder of <id>.png training labels, or "gt"
                 data_root: str | Path, # VOC-layout folder with the images
                 split_file: str | Path, # ids to train on (path or split name)
-                out: str | Path, # model folder: config.json, checkpoint.pt, train_log.jsonl
-                cfg: TrainConfig = TrainConfig(),
+                out: str | Path, # model folder: config.json, checkpoint.pt, train_log.jsonl, manifest.json
+                cfg: TrainConfig | None = None, # the network and its training (default: TrainConfig())
                 device: str | None = None,
-                resume: bool = False,
+                resume: bool = False, # go on from out/checkpoint.pt (same options and data; more --iters allowed)
                 progress: bool = True,
+                skip_bad: bool = False, # check every image/label first and train on the good ones
                ) -> dict:
     "Train a stage-2 network; returns a summary (final loss, seconds per iteration)."
-    out, task = Path(out), TASKS[cfg.model]
-    rank, world, dev = _dist_setup(device)
-    ckpt = out / "checkpoint.pt"
+    cfg, out = cfg or TrainConfig(), Path(out)
+    task, (rank, world, dev), ckpt = TASKS[cfg.model], _dist_setup(device), out / "checkpoint.pt"
     if ckpt.is_file() and not resume:
         raise FileExistsError(f"{out} already holds a trained model; pass --resume to continue it, or use another --out")
+    if rank == 0: clean_stale_temporaries(out)
     seed_everything(cfg.seed + rank)
-    ids = VOCFolder(data_root).split_ids(split_file)
-    model = task.build(cfg).to(dev)
-    mean, std = task.mean_std(model)
-    ds = SegDataset(data_root, labels, ids, cfg.crop, mean=mean, std=std)
-    opt = task.optimizer(model, cfg)
-    start, log = 0, []
-    if ckpt.is_file():
-        st = torch.load(ckpt, map_location="cpu", weights_only=False)
-        if st["config"] != asdict(cfg) | {"iters": st["config"]["iters"]}:
-            raise ValueError(f"{ckpt} was trained with {st['config']}; resume with the same options (only --iters may change)")
-        model.load_state_dict(st["model"]); opt.load_state_dict(st["optimizer"]); start, log = st["iteration"], st["log"]
-        random.setstate(st["rng"]["python"]); torch.set_rng_state(st["rng"]["torch"])
+    data, model = _training_data(labels, data_root, split_file), task.build(cfg).to(dev)
+    ds = SegDataset(data_root, labels, VOCFolder(data_root).split_ids(split_file), cfg.crop, mean=task.mean_std(model)[0],
+                    std=task.mean_std(model)[1], seed=cfg.seed, rank=rank)
+    run = _Run(model, task.optimizer(model, cfg), cfg, data, out, [], rank, time.perf_counter())
+    start = _start(run, ckpt, resume)
+    skipped = _checked_ids(ds, progress and rank == 0) if skip_bad else []
     net = nn.parallel.DistributedDataParallel(model, find_unused_parameters=cfg.model == "mask2former") if world > 1 else model
-    g = torch.Generator(); g.manual_seed(cfg.seed + 1000 * rank + start)
-    sampler = (DistributedSampler(ds, world, rank, shuffle=True, seed=cfg.seed) if world > 1
-               else RandomSampler(ds, replacement=True, num_samples=10**9, generator=g))
-    loader = DataLoader(ds, cfg.batch, sampler=sampler, num_workers=cfg.workers, drop_last=len(ds) >= cfg.batch,
-                        persistent_workers=cfg.workers > 0, worker_init_fn=lambda w: random.seed(cfg.seed + 7919 * rank + w + start))
-    def batches():
-        epoch = 0
-        while True:
-            if world > 1: sampler.set_epoch(epoch); epoch += 1
-            yield from loader
-    it_batches = batches()
+    loader = DataLoader(ds, cfg.batch, sampler=SampleOrder(len(ds), cfg.seed, start * cfg.batch * cfg.accum, rank, world),
+                        num_workers=cfg.workers, drop_last=len(ds) >= cfg.batch, persistent_workers=cfg.workers > 0)
     if rank == 0 and start == 0: write_json_atomic(out / "config.json", asdict(cfg))
-    model.train()
-    t0, bar = time.perf_counter(), tqdm(range(start, cfg.iters), desc=f"train {cfg.model}", disable=not progress or rank != 0)
-    def save(it):
-        if rank != 0: return
-        with atomic_write(ckpt, "wb") as f:
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "iteration": it, "log": log,
-                        "config": asdict(cfg), "rng": {"python": random.getstate(), "torch": torch.get_rng_state()}}, f)
-        with atomic_write(out / "train_log.jsonl", "w") as f: f.write("".join(json.dumps(r) + "\n" for r in log))
-    for it in bar:
-        for gr in opt.param_groups: gr["lr"] = gr["base_lr"] * (1 - it / cfg.iters) ** 0.9
-        opt.zero_grad(set_to_none=True)
-        total = 0.0
-        for _ in range(cfg.accum):
-            x, y = next(it_batches)
-            x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-                loss = task.loss(net, x, y, cfg)
-            (loss.float() / cfg.accum).backward()
-            total += float(loss.detach()) / cfg.accum
-        if task.clip: torch.nn.utils.clip_grad_norm_(model.parameters(), task.clip)
-        opt.step()
-        log.append({"iteration": it + 1, "loss": total, "lr": opt.param_groups[-1]["lr"]})
-        bar.set_postfix(loss=f"{total:.3f}")
-        if (it + 1) % cfg.save_every == 0 and it + 1 < cfg.iters: save(it + 1)
-    seconds = time.perf_counter() - t0
-    save(cfg.iters)
+    manifest = run_manifest(out / "manifest.json", "wsseg_train", {**data, "config": asdict(cfg)}, dev, start=start,
+                            skipped=skipped) if rank == 0 else nullcontext()
+    with manifest as man, _finish_iteration_on_ctrl_c() as ctrl_c:
+        run.on_save = man.count if man else None
+        seconds, done = _loop(run, net, task, iter(loader), start, dev, ctrl_c, progress and rank == 0)
+        if done < cfg.iters: raise KeyboardInterrupt
+        if man: man.extra.update(iterations=done, final_loss=run.log[-1]["loss"] if run.log else None)
     if world > 1: dist.barrier()
-    n = max(cfg.iters - start, 1)
-    return {"iterations": cfg.iters, "final_loss": log[-1]["loss"] if log else None, "seconds_per_iteration": seconds / n,
-            "world_size": world}
+    return {"iterations": cfg.iters, "final_loss": run.log[-1]["loss"] if run.log else None,
+            "seconds_per_iteration": seconds / max(cfg.iters - start, 1), "world_size": world, "skipped": skipped}
+
+def _loop(run: _Run, net, task, batches, start: int, dev, ctrl_c: dict, progress: bool) -> tuple[float, int]:
+    "Iterations `start`..`iters` (saving on schedule; on Ctrl-C after the current one); returns (seconds, iterations done)."
+    run.model.train()
+    t0, done = time.perf_counter(), start
+    bar = tqdm(range(start, run.cfg.iters), desc=f"train {run.cfg.model}", disable=not progress)
+    for it in bar:
+        loss = _step(run, net, task, batches, it, dev)
+        run.log.append({"iteration": it + 1, "loss": loss, "lr": run.opt.param_groups[-1]["lr"]})
+        bar.set_postfix(loss=f"{loss:.3f}")
+        done = it + 1
+        if ctrl_c["stop"]: break
+        if run.due(done): run.save(done)
+    run.save(done)
+    return time.perf_counter() - t0, done
 
 # %% ../nbs/13_train.ipynb #f6859b4e
 def load_model(model_dir: str | Path, device: str | None = None) -> tuple[nn.Module, TrainConfig]:
@@ -228,7 +361,7 @@ def load_model(model_dir: str | Path, device: str | None = None) -> tuple[nn.Mod
     model_dir = Path(model_dir)
     if not (model_dir / "checkpoint.pt").is_file():
         raise FileNotFoundError(f"{model_dir} holds no checkpoint.pt; train one with `wsseg_train ... --out {model_dir}`")
-    st = torch.load(model_dir / "checkpoint.pt", map_location="cpu", weights_only=False)
+    st = read_checkpoint(model_dir / "checkpoint.pt")
     cfg = TrainConfig(**st["config"])
     model = TASKS[cfg.model].build(TrainConfig(**{**st["config"], "pretrained": False, "backbone_weights": ""}))
     model.load_state_dict(st["model"])
@@ -242,7 +375,10 @@ def predict_folder(model_dir: str | Path, data_root: str | Path, split_file: str
                    crf: bool = False, scales: Sequence[float] = (1.0,), flip: bool = False,
                    fuse: str | None = None, # deeplab scales: "mean" or "max"; None = "max" for an MSC-trained model
                    format: str = "png", # "png" (<out>/<id>.png) or "voc-test" (evaluation-server layout)
-                   device: str | None = None, workers: int = 2, progress: bool = True) -> dict:
+                   device: str | None = None, workers: int = 2, progress: bool = True,
+                   force: bool = False, # redo images already predicted / overwrite a folder of another model or options
+                   skip_bad: bool = False, # skip unreadable images, and list them
+                  ) -> dict:
     "Predict every image of a split at full resolution; returns counts and seconds per image."
     if format not in ("png", "voc-test"): raise ValueError(f"format={format!r}; expected png or voc-test")
     model, cfg = load_model(model_dir, device)
@@ -251,15 +387,21 @@ def predict_folder(model_dir: str | Path, data_root: str | Path, split_file: str
     voc, out = VOCFolder(data_root), Path(out)
     dest = out / "results" / "VOC2012" / "Segmentation" / "comp6_test_cls" if format == "voc-test" else out
     ids = voc.split_ids(split_file)
-    todo = [i for i in ids if not (dest / f"{i}.png").is_file()]
-    t0, dev = time.perf_counter(), next(model.parameters()).device
-    params = {"model_dir": str(model_dir), "split_file": str(split_file), "crf": crf, "scales": list(scales), "flip": flip,
-              "fuse": fuse or ("max" if cfg.msc else "mean"), "format": format}
+    params = {"model": sha256_file(Path(model_dir) / "checkpoint.pt")[:16], "model_dir": str(Path(model_dir).resolve()),
+              "data_root": str(voc.root.resolve()), "split_file": str(split_file), "crf": crf, "scales": list(scales),
+              "flip": flip, "fuse": fuse or ("max" if cfg.msc else "mean"), "format": format}
+    prepare_output(out, "wsseg_predict", params, force, "predict_manifest.json")
+    todo = [i for i in ids if force or not (dest / f"{i}.png").is_file()]
+    t0, dev, skipped = time.perf_counter(), next(model.parameters()).device, []
     with run_manifest(out / "predict_manifest.json", "wsseg_predict", params, dev) as man, \
          get_context("spawn").Pool(workers) if crf and workers > 1 else nullcontext() as pool:
         pending = []
         for i in tqdm(todo, desc=f"predict {cfg.model}", disable=not progress):
-            img = voc.image(i)
+            try: img = voc.image(i)
+            except (OSError, ValueError) as e:
+                if not skip_bad: raise ImageError(i, f"{e} (pass --skip-bad to skip such images and list them)") from None
+                skipped.append((i, str(e))); continue
+            man.count()
             if cfg.model == "deeplab":
                 p = predict_probs(model, img, scales, flip, fuse or ("max" if cfg.msc else "mean"))
                 if crf: pending.append((i, pool.apply_async(_crf_job, ((img, p.numpy(), {}),)) if pool else
@@ -271,37 +413,54 @@ def predict_folder(model_dir: str | Path, data_root: str | Path, split_file: str
                 small = cv2.resize(img, (round(W * s), round(H * s)), interpolation=cv2.INTER_LINEAR)
                 write_label_png(dest / f"{i}.png", mask2former_predict(model, to_tensor(small, *TASKS["mask2former"].mean_std(model)).to(dev), (H, W)))
         for i, r in pending: write_label_png(dest / f"{i}.png", r.get() if hasattr(r, "get") else r)
-        spi = (time.perf_counter() - t0) / max(len(todo), 1)
-        man.extra.update(written=len(todo), existing=len(ids) - len(todo), seconds_per_image=spi)
-    return {"written": len(todo), "existing": len(ids) - len(todo), "seconds_per_image": spi, "folder": str(dest)}
+        n = len(todo) - len(skipped)
+        spi = (time.perf_counter() - t0) / max(n, 1)
+        man.extra.update(existing=len(ids) - len(todo), skipped=skipped, seconds_per_image=spi)
+    return {"written": n, "existing": len(ids) - len(todo), "skipped": skipped, "seconds_per_image": spi, "folder": str(dest)}
 
 # %% ../nbs/13_train.ipynb #6616f2e5
+_CFG = TrainConfig()
+
+def parse_scales(text: str) -> list[float]:
+    "`--scales 0.5,0.75,1` as numbers, with a clear error for anything else."
+    try: scales = [float(v) for v in text.split(",")]
+    except ValueError: scales = []
+    if not scales or any(not 0 < s <= 4 for s in scales):
+        raise ValueError(f"--scales {text!r}: expected comma-separated positive numbers up to 4, e.g. 0.5,0.75,1")
+    return scales
+
 @call_cli
 def wsseg_train(model: Param("deeplab or mask2former", str, choices=tuple(TASKS), opt=False),
                 labels: Param("folder of <id>.png training labels (pseudo-labels), or 'gt'", str, required=True) = None,
                 data_root: Param("VOC-layout folder with the images", str, required=True) = None,
                 split_file: Param("ids to train on: a file, or a split name (train, train_aug)", str) = "train",
                 out: Param("model folder (config.json, checkpoint.pt, train_log.jsonl)", str, required=True) = None,
-                iters: Param("iterations", int) = 20000,
-                batch: Param("images per iteration (per process under torchrun)", int) = 10,
-                accum: Param("gradient accumulation steps", int) = 1,
-                lr: Param("base learning rate (default: 2.5e-4 deeplab, 1e-4 mask2former)", float) = 0.0,
-                crop: Param("training crop (default: 321 deeplab, 512 mask2former)", int) = 0,
-                arch: Param("deeplab: timm backbone (resnet101); mask2former: tiny, swin-tiny ... swin-large", str) = "",
+                iters: Param("iterations", int) = _CFG.iters,
+                batch: Param("images per iteration (per process under torchrun)", int) = _CFG.batch,
+                accum: Param("gradient accumulation steps", int) = _CFG.accum,
+                lr: Param("base learning rate (default: 2.5e-4 deeplab, 1e-4 mask2former)", float) = None,
+                crop: Param("training crop (default: 321 deeplab, 512 mask2former)", int) = None,
+                arch: Param("deeplab: timm backbone (default: resnet101); mask2former: tiny, swin-tiny ... swin-large (default: swin-large)", str) = None,
                 pretrained: Param("start from ImageNet (deeplab, timm) or hub (mask2former) weights", store_true) = False,
                 msc: Param("deeplab: multi-scale inputs (1, 0.75, 0.5, max), as published", store_true) = False,
-                backbone_weights: Param("deeplab: backbone state_dict to start from (timm key names), e.g. a COCO-pretrained ResNet-101", str) = "",
+                backbone_weights: Param("deeplab: backbone state_dict to start from (timm key names), e.g. a COCO-pretrained ResNet-101", str) = None,
                 freeze_bn: Param("deeplab: freeze batch-norm (the default with --pretrained; random weights train it)", store_true) = False,
-                save_every: Param("checkpoint every N iterations", int) = 1000,
-                workers: Param("data-loading processes", int) = 2,
-                seed: Param("random seed", int) = 0,
+                save_every: Param("checkpoint every N iterations", int) = _CFG.save_every,
+                save_minutes: Param("... and at least every N minutes", float) = _CFG.save_minutes,
+                workers: Param("data-loading processes", int) = _CFG.workers,
+                seed: Param("random seed", int) = _CFG.seed,
                 device: Param("cpu, cuda, cuda:1 (default: auto)", str) = None,
-                resume: Param("continue the checkpoint in --out", store_true) = False):
+                resume: Param("continue the checkpoint in --out (same options and data; a larger --iters trains on)", store_true) = False,
+                skip_bad: Param("check every image and label first; train on the good ones and list the others", store_true) = False):
     "Train DeepLabV2 or Mask2Former on pseudo-labels (DDP when launched by torchrun)."
-    s = cli_errors(lambda: train_model(labels, data_root, split_file, out, TrainConfig(
-        model, arch, pretrained, iters, batch, accum, lr, crop, msc, backbone_weights, freeze_bn or pretrained, seed=seed,
-        save_every=save_every, workers=workers),
-        device, resume), "wsseg_train")
+    given = dict(model=model, arch=arch, pretrained=pretrained, iters=iters, batch=batch, accum=accum, lr=lr, crop=crop, msc=msc,
+                 backbone_weights=backbone_weights, freeze_bn=freeze_bn or pretrained, seed=seed, save_every=save_every,
+                 save_minutes=save_minutes, workers=workers)
+    def run():
+        cfg = TrainConfig(**{k: v for k, v in given.items() if v is not None})
+        return train_model(labels, data_root, split_file, out, cfg, device, resume, skip_bad=skip_bad)
+    s = cli_errors(run, "wsseg_train")
+    if s["skipped"]: print(f"wsseg_train: skipped {len(s['skipped'])} image(s): " + "; ".join(f"{i}: {w}" for i, w in s["skipped"][:20]), file=sys.stderr)
     if int(os.environ.get("RANK", 0)) == 0:
         print(f"wsseg_train: {s['iterations']} iterations on {s['world_size']} process(es), final loss {s['final_loss']:.4f}, "
               f"{s['seconds_per_iteration']:.2f} s/iteration → {out}")
@@ -316,10 +475,14 @@ def wsseg_predict(model_dir: Param("folder written by wsseg_train", str, opt=Fal
                   flip: Param("deeplab: also average the flipped image", store_true) = False,
                   format: Param("png, or voc-test (the evaluation server's layout)", str, choices=("png", "voc-test")) = "png",
                   workers: Param("CRF processes", int) = 2,
-                  device: Param("cpu, cuda (default: auto)", str) = None):
+                  device: Param("cpu, cuda (default: auto)", str) = None,
+                  force: Param("redo images already predicted / overwrite predictions of another model or options", store_true) = False,
+                  skip_bad: Param("skip unreadable images, and list them", store_true) = False):
     "Predict full-resolution label maps with a trained network (then score them with wsseg_evaluate)."
-    s = cli_errors(lambda: predict_folder(model_dir, data_root, split_file, out, crf=crf, scales=[float(v) for v in scales.split(",")],
-                                          flip=flip, format=format, device=device, workers=workers), "wsseg_predict")
+    s = cli_errors(lambda: predict_folder(model_dir, data_root, split_file, out, crf=crf, scales=parse_scales(scales),
+                                          flip=flip, format=format, device=device, workers=workers, force=force,
+                                          skip_bad=skip_bad), "wsseg_predict")
+    for i, why in s["skipped"][:20]: print(f"wsseg_predict: skipped {i}: {why}", file=sys.stderr)
     print(f"wsseg_predict: {s['written']} written, {s['existing']} already there, {s['seconds_per_image']:.2f} s/image → {s['folder']}")
 
 # %% ../nbs/13_train.ipynb #7688659e
