@@ -370,3 +370,18 @@ def test_16_help_shows_true_defaults():
     pl_help = " ".join(pipeline.wsseg_pseudolabel.parser().format_help().split())
     assert "{tiny,vit_h,vit_l,vit_b}" in pl_help
     assert f"(default: {sam.SamTuneConfig().epochs})" in pl_help and f"(default: {sam.SamTuneConfig().lr})" in pl_help
+
+
+def test_8f_ctrl_c_in_a_pool_of_workers(voc, weak, tmp_path):
+    "Workers leave Ctrl-C to the parent: one line, no worker traceback, and the manifest counts what they wrote."
+    out = tmp_path / "pl"
+    p = subprocess.Popen(["wsseg_pseudolabel", "--method", "grabcut", "--workers", "2", "--data-root", str(voc),
+                          "--weak-labels", str(weak), "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(600):
+        if len(list(out.glob("*.png"))) >= 1: break
+        time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130 and "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["status"] == "interrupted" and man["written"] == len(list(out.glob("*.png"))) >= 1

@@ -149,8 +149,14 @@ def for_each_image(ids: Sequence[str], # the images, in order
         futures = [pool.submit(_guarded, job, i) for i in ids]
         try:
             for f in tqdm(as_completed(futures), total=len(futures), desc=desc, disable=not progress): handle(*f.result())
-        except BaseException:
+        except BaseException:   # Ctrl-C or a failing image: stop the queue, but count what the workers finished
             for f in futures: f.cancel()
+            for f in futures:
+                if f.cancelled(): continue
+                i, r, err = f.result()
+                if err is None and i not in results:
+                    results[i] = r
+                    if on_done: on_done(i, r)
             raise
     return results, skipped
 
