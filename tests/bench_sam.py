@@ -54,23 +54,24 @@ def _run(model_type, n, cached, device="cpu"):
 def _child(model_type, n, cached, device, q):
     import torch
     import wsseg_nb.sam as S
+    import wsseg_nb.sam_finetune as F
     torch.manual_seed(0)
     sam = S.load_sam("tiny", device=device) if model_type == "tiny" else _random_official(model_type).to(device).eval()
     items = _items(n)
-    cfg = S.SamTuneConfig(epochs=1, batch=2, size=128, lr=1e-5)
+    cfg = F.SamTuneConfig(epochs=1, batch=2, size=128, lr=1e-5)
     with tempfile.TemporaryDirectory() as d:
         cache = S.EmbeddingCache(f"{d}/emb", sam.wsseg_fingerprint) if cached else None
         for i, load, w in items:                       # not timed: superpixels, and the cache fill when cached
             img = load()
-            S.working_superpixels(img, i, cfg, f"{d}/sp")
+            F.tuning_superpixels(img, i, cfg, f"{d}/sp")
             if cached: S.image_embedding(sam, img, i, cache)
         if cached:                                     # warm-up (allocator, kernels); recomputing needs none
-            S.finetune_decoder(sam, items[:1], S.SamTuneConfig(epochs=1, batch=1, size=128, lr=0.0), cache=cache,
+            F.finetune_decoder(sam, items[:1], F.SamTuneConfig(epochs=1, batch=1, size=128, lr=0.0), cache=cache,
                                superpixel_dir=f"{d}/sp", progress=False)
         n_prompts = sum(len(S.make_prompts(w)) for _, _, w in items)
         sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
         sync(); t0 = time.perf_counter()
-        S.finetune_decoder(sam, items, cfg, cache=cache, superpixel_dir=f"{d}/sp", progress=False)
+        F.finetune_decoder(sam, items, cfg, cache=cache, superpixel_dir=f"{d}/sp", progress=False)
         sync(); dt = time.perf_counter() - t0
         t_enc = None
         if device.startswith("cuda"):
@@ -116,7 +117,7 @@ def _masks_bf16_vs_fp32(n, q):
     ious = []
     for i in voc.split_ids(None)[:n]:
         img, w = voc.image(i), simulate_weak_labels(i, voc.gt(i), seed=0)
-        x, hw = S._padded_input(sam, img)
+        x, hw = S.padded_input(sam, img)
         xn = (x[None].cuda().float() - sam.pixel_mean) / sam.pixel_std
         xn[..., hw[0]:, :] = 0; xn[..., :, hw[1]:] = 0
         with torch.inference_mode():

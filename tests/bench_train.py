@@ -20,7 +20,7 @@ def _child(model, arch, batch, crop, iters, device, q):
     import torch
     from wsseg_nb.train import TASKS, TrainConfig
     torch.manual_seed(0)
-    cfg = TrainConfig(model, arch=arch, batch=batch, crop=crop, iters=iters)
+    cfg = TrainConfig(model=model, arch=arch, batch=batch, crop=crop, iters=iters)
     task = TASKS[model]
     net = task.build(cfg).to(device).train()
     opt = task.optimizer(net, cfg)

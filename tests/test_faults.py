@@ -20,13 +20,13 @@ import numpy as np
 import pytest
 import torch
 
-from wsseg_nb import pipeline, sam, train
+from wsseg_nb import pipeline, predict, sam, sam_finetune, train
 from wsseg_nb.core import read_manifest
 from wsseg_nb.data import read_label_png, sample_root, write_label_png
 from wsseg_nb.train import TrainConfig, train_model
 
 TOOLS = {"wsseg_weaklabels": pipeline, "wsseg_pseudolabel": pipeline, "wsseg_evaluate": pipeline,
-         "wsseg_train": train, "wsseg_predict": train, "wsseg_embed": sam}
+         "wsseg_train": train, "wsseg_predict": predict, "wsseg_embed": sam}
 
 
 def cli(tool, *args):
@@ -369,7 +369,7 @@ def test_16_help_shows_true_defaults():
     assert "(default: 20000)" in train_help and "(default: 2.5e-4 deeplab, 1e-4 mask2former)" in train_help
     pl_help = " ".join(pipeline.wsseg_pseudolabel.parser().format_help().split())
     assert "{tiny,vit_h,vit_l,vit_b}" in pl_help
-    assert f"(default: {sam.SamTuneConfig().epochs})" in pl_help and f"(default: {sam.SamTuneConfig().lr})" in pl_help
+    assert f"(default: {sam_finetune.SamTuneConfig().epochs})" in pl_help and f"(default: {sam_finetune.SamTuneConfig().lr})" in pl_help
 
 
 def test_8f_ctrl_c_in_a_pool_of_workers(voc, weak, tmp_path):

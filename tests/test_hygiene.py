@@ -82,3 +82,29 @@ def test_settings_keep_papermill_tags():
     cfg.read(ROOT / "settings.ini")
     assert cfg["DEFAULT"]["allowed_cell_metadata_keys"].split() == ["tags"]
     assert set(cfg["DEFAULT"]["tst_flags"].split()) == {"slow", "gpu"}
+
+
+def _blank_lines_collapsed(text: str) -> list[str]:
+    return [l.rstrip() for l in text.splitlines() if l.strip()]
+
+
+def test_readme_is_generated_from_the_index():
+    r = subprocess.run(["jupyter", "nbconvert", "--to", "markdown", "--stdout", str(NBS / "index.ipynb")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert _blank_lines_collapsed(r.stdout) == _blank_lines_collapsed((ROOT / "README.md").read_text()), \
+        "README.md differs from nbs/index.ipynb: jupyter nbconvert --to markdown --stdout nbs/index.ipynb > README.md"
+
+
+
+def test_module_graph_has_no_private_or_in_function_imports():
+    "The package's modules import each other at the top, and only public names."
+    import ast
+    for f in sorted((ROOT / "wsseg_nb").glob("*.py")):
+        if f.name.startswith("_"): continue
+        tree = ast.parse(f.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("wsseg_nb")):
+                assert node.col_offset == 0, f"{f.name}:{node.lineno}: in-function import of {node.module}"
+                bad = [a.name for a in node.names if a.name.startswith("_")]
+                assert not bad, f"{f.name}:{node.lineno}: imports private {bad} from {node.module}"

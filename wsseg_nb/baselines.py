@@ -19,12 +19,6 @@ __all__ = ['fill_boxes', 'grabcut']
 def _by_area(weak: WeakLabels) -> list:
     return sorted(weak.boxes, key=lambda b: -b.area)
 
-def _paint_scribbles(out: np.ndarray, weak: WeakLabels, use_scribbles: bool) -> np.ndarray:
-    if use_scribbles and weak.scribbles is not None:
-        s = weak.scribbles != IGNORE
-        out[s] = weak.scribbles[s]
-    return out
-
 def fill_boxes(image: np.ndarray | None, # (H,W,3) RGB; unused, for a common signature
                weak: WeakLabels,
                use_scribbles: bool = False, # paint scribble pixels over the boxes
@@ -36,7 +30,7 @@ def fill_boxes(image: np.ndarray | None, # (H,W,3) RGB; unused, for a common sig
         x0, y0, x1, y1 = b.box_xyxy
         out[y0:y1, x0:x1] = b.class_id
     if stats is not None: stats["boxes"] += len(weak.boxes)
-    return _paint_scribbles(out, weak, use_scribbles)
+    return weak.paint_scribbles(out, use_scribbles)
 
 # %% ../nbs/05_baselines.ipynb #dab3aa7e
 def _grabcut_box(bgr: np.ndarray, # (H, W, 3) uint8 BGR, the whole image
@@ -105,4 +99,4 @@ def grabcut(image: np.ndarray, # (H,W,3) uint8 RGB
             stats["fallbacks"] += 1
             fg = np.zeros(fg.shape, bool); fg[y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0] = True
         out[wy0:wy1, wx0:wx1][fg] = b.class_id
-    return _paint_scribbles(out, weak, scr is not None)
+    return weak.paint_scribbles(out, scr is not None)

@@ -149,21 +149,21 @@ def _reduce(truth: Tensor, mask: Tensor | None, reduce: str, per_grounding: bool
     return t, (truth if mask is None else torch.where(mask, truth, truth.new_zeros(())))
 
 def background(scores: Tensor | Memberships, # (C, H, W) class scores (logits or log-probs), channel 0 = background
-               lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
+               labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every pixel outside all boxes is background."
     log_p = memberships(scores).log_p
-    return _reduce(log_p[0], ~lab.inside_any.to(log_p.device), reduce, per_grounding)
+    return _reduce(log_p[0], ~labels.inside_any.to(log_p.device), reduce, per_grounding)
 
 
 # %% ../nbs/03_constraints.ipynb #51bee475
-def tightness(scores: Tensor | Memberships, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
+def tightness(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every row and every column of each box (rounded inward) holds a pixel of the box's class."
     m = memberships(scores)
-    if not lab.boxes:
+    if not labels.boxes:
         z = m.log_p.new_zeros(())
         return (z, []) if per_grounding else z
     parts = []
-    for (c, x0, y0, x1, y1), (_, ix0, iy0, ix1, iy1) in zip(lab.boxes, lab.inner_boxes):
+    for (c, x0, y0, x1, y1), (_, ix0, iy0, ix1, iy1) in zip(labels.boxes, labels.inner_boxes):
         rows, cols = (slice(iy0, iy1), slice(x0, x1)), (slice(y0, y1), slice(ix0, ix1))
         parts += [exists(m.log_p[c][rows], dim=1, not_x=m.log_not[c][rows]),   # one per inner row
                   exists(m.log_p[c][cols], dim=0, not_x=m.log_not[c][cols])]   # one per inner column
@@ -171,22 +171,22 @@ def tightness(scores: Tensor | Memberships, lab: ImageLabels, reduce: str = "sum
     return (t, parts) if per_grounding else t
 
 # %% ../nbs/03_constraints.ipynb #1cce18b7
-def scribble(scores: Tensor | Memberships, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
+def scribble(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every scribble pixel has its scribble's class."
     log_p = memberships(scores).log_p
-    if lab.scribbles is None:
+    if labels.scribbles is None:
         z = log_p.new_zeros(()); return (z, torch.zeros_like(log_p[0])) if per_grounding else z
-    lab_ch = lab.scribbles.to(log_p.device)
+    lab_ch = labels.scribbles.to(log_p.device)
     on = lab_ch >= 0
     truth = log_p.gather(0, lab_ch.clamp(min=0)[None])[0]
     return _reduce(truth, on, reduce, per_grounding)
 
-def points(scores: Tensor | Memberships, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
+def points(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every labelled point has its class (point supervision: a scribble of one pixel)."
     log_p = memberships(scores).log_p
 
-    if not lab.points: z = log_p.new_zeros(()); return (z, z) if per_grounding else z
-    c, y, x = (torch.tensor(v, device=log_p.device) for v in zip(*lab.points))
+    if not labels.points: z = log_p.new_zeros(()); return (z, z) if per_grounding else z
+    c, y, x = (torch.tensor(v, device=log_p.device) for v in zip(*labels.points))
     truth = log_p[c, y, x]
     t = forall(truth, reduce=reduce)
     return (t, truth) if per_grounding else t
@@ -219,7 +219,7 @@ def neighbour_sum(x: Tensor, # (C, H, W) log-truths
     for v in views[2:]: out += v
     return out
 
-def neighbourhood(scores: Tensor | Memberships, lab: ImageLabels | None = None, reduce: str = "sum",
+def neighbourhood(scores: Tensor | Memberships, labels: ImageLabels | None = None, reduce: str = "sum",
                   per_grounding: bool = False, connectivity: int = 4,
                   weights: Tensor | None = None, # (K, H, W) per-offset neighbour weights
                  ):
@@ -251,12 +251,12 @@ def superpixel_inner(sp: Tensor, # (H, W) superpixel ids
         inner = ok
     return inner
 
-def border_precision(scores: Tensor | Memberships, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False,
+def border_precision(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False,
                      tolerance: int = 1, # pairs within this many pixels of a superpixel border are not grounded (0 = literal)
                     ):
     "Adjacent pixels of different classes lie in different superpixels, or on a superpixel's edge (4-neighbour pairs)."
     log_p = memberships(scores).log_p
-    sp = lab.superpixels
+    sp = labels.superpixels
     if sp is None:
         z = log_p.new_zeros(()); return (z, torch.zeros_like(log_p[0])) if per_grounding else z
     sp = sp.to(log_p.device)
@@ -272,33 +272,33 @@ def border_precision(scores: Tensor | Memberships, lab: ImageLabels, reduce: str
     return t, m
 
 # %% ../nbs/03_constraints.ipynb #a3c1ac75
-def tags(scores: Tensor | Memberships, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
+def tags(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every tagged class exists somewhere; no pixel has an untagged object class."
     m = memberships(scores); log_p = m.log_p
-    if lab.tags is None: z = log_p.new_zeros(()); return (z, z) if per_grounding else z
-    tagged = [c for c in lab.tags if c != 0]
+    if labels.tags is None: z = log_p.new_zeros(()); return (z, z) if per_grounding else z
+    tagged = [c for c in labels.tags if c != 0]
     present = torch.stack([exists(log_p[c], not_x=m.log_not[c]) for c in tagged]) if tagged else log_p.new_zeros(0)
-    absent = [c for c in range(1, lab.n_channels) if c not in lab.tags]
+    absent = [c for c in range(1, labels.n_channels) if c not in labels.tags]
     not_absent = m.log_not[absent] if absent else log_p.new_zeros(0, *log_p.shape[1:])
     t = land(forall(present, reduce=reduce) if len(present) else log_p.new_zeros(()),
              forall(not_absent, reduce=reduce) if len(absent) else log_p.new_zeros(()))
     return (t, present) if per_grounding else t
 
-def box_exclusivity(scores: Tensor | Memberships, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
+def box_exclusivity(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "A pixel inside boxes takes background or the class of a box covering it."
     m = memberships(scores); log_p = m.log_p
-    if not lab.boxes: z = log_p.new_zeros(()); return (z, torch.zeros_like(log_p[0])) if per_grounding else z
-    mask = (lab.inside_any[None] & ~lab.allowed).to(log_p.device)
+    if not labels.boxes: z = log_p.new_zeros(()); return (z, torch.zeros_like(log_p[0])) if per_grounding else z
+    mask = (labels.inside_any[None] & ~labels.allowed).to(log_p.device)
     if per_grounding:
         truth = torch.where(mask, m.log_not, 0.0)
         return forall(truth, mask=mask, reduce=reduce), truth.sum(0)
     truth = m.log_not[mask]   # only the excluded (pixel, class) groundings: usually a small share of the map
     return forall(truth, reduce=reduce) if truth.numel() else log_p.new_zeros(())
 
-def box_fill(scores: Tensor | Memberships, lab: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
+def box_fill(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every pixel of a box has the box's class (a prior: give it a small weight)."
     m = memberships(scores); log_p = m.log_p
-    parts = [log_p[c, y0:y1, x0:x1].reshape(-1) for c, x0, y0, x1, y1 in lab.boxes]
+    parts = [log_p[c, y0:y1, x0:x1].reshape(-1) for c, x0, y0, x1, y1 in labels.boxes]
     if not parts: z = log_p.new_zeros(()); return (z, z) if per_grounding else z
     if reduce == "mean":   # each box's mean, then the mean over boxes: a small object counts as much as a large one
         t = torch.stack([forall(p, reduce="mean") for p in parts]).mean()
@@ -314,16 +314,16 @@ DEFAULT_WEIGHTS = {"box_fill": 0.1}
 REDUCES = ("sum", "mean")
 DEFAULT_REDUCE = "sum"
 
-def applicable(name: str, lab: ImageLabels) -> bool:
+def applicable(name: str, labels: ImageLabels) -> bool:
     "Whether the image has the labels constraint `name` needs."
-    needs = {"background": bool(lab.boxes), "tightness": bool(lab.boxes), "exclusivity": bool(lab.boxes),
-             "box_fill": bool(lab.boxes), "scribble": lab.scribbles is not None and bool((lab.scribbles >= 0).any()),
-             "border": lab.superpixels is not None, "tags": lab.tags is not None, "points": bool(lab.points),
+    needs = {"background": bool(labels.boxes), "tightness": bool(labels.boxes), "exclusivity": bool(labels.boxes),
+             "box_fill": bool(labels.boxes), "scribble": labels.scribbles is not None and bool((labels.scribbles >= 0).any()),
+             "border": labels.superpixels is not None, "tags": labels.tags is not None, "points": bool(labels.points),
              "neighbourhood": True}
     return needs[name]
 
-def build_loss(scores: Tensor | Memberships, # (C, H, W) class logits or log-probabilities over lab.classes
-               lab: ImageLabels,
+def build_loss(scores: Tensor | Memberships, # (C, H, W) class logits or log-probabilities over labels.classes
+               labels: ImageLabels,
                constraints: Sequence[str] = POSTER_CONSTRAINTS, # names in CONSTRAINTS
                weights: Mapping[str, float] | None = None, # per-constraint weights (default 1; box_fill 0.1)
                reduce: str = DEFAULT_REDUCE, # "sum" (one conjunction, / pixel count) or "mean" (within each constraint)
@@ -332,19 +332,19 @@ def build_loss(scores: Tensor | Memberships, # (C, H, W) class logits or log-pro
               ) -> tuple[Tensor, dict[str, Tensor]]:
     "loss = −Σ w_i·t_i (÷ H·W for reduce='sum') over the applicable constraints, fp32; returns (loss, {name: log-truth})."
     m = memberships(scores)
-    if m.log_p.shape != (lab.n_channels, lab.height, lab.width):
+    if m.log_p.shape != (labels.n_channels, labels.height, labels.width):
         raise ValueError(f"scores have shape {tuple(m.log_p.shape)}; the labels expect "
-                         f"({lab.n_channels}, {lab.height}, {lab.width}) for classes {lab.classes}")
+                         f"({labels.n_channels}, {labels.height}, {labels.width}) for classes {labels.classes}")
     unknown = [c for c in constraints if c not in CONSTRAINTS]
     if unknown: raise ValueError(f"Unknown constraint(s) {unknown}; known: {sorted(CONSTRAINTS)}")
     if reduce not in REDUCES: raise ValueError(f"reduce={reduce!r}; expected one of {REDUCES}")
-    terms = {c: CONSTRAINTS[c](m, lab, reduce=reduce, **(options or {}).get(c, {}))
-             for c in constraints if applicable(c, lab)}
+    terms = {c: CONSTRAINTS[c](m, labels, reduce=reduce, **(options or {}).get(c, {}))
+             for c in constraints if applicable(c, labels)}
     terms.update(extra or {})
     if not terms: raise ValueError(f"No constraint applies to this image: it has no boxes, scribbles, tags or points")
     w = {**DEFAULT_WEIGHTS, **(weights or {})}
     truth = weighted_and(terms, {k: v for k, v in w.items() if k in terms})
-    return -truth / (lab.height * lab.width if reduce == "sum" else 1), terms
+    return -truth / (labels.height * labels.width if reduce == "sum" else 1), terms
 
 # %% ../nbs/03_constraints.ipynb #cf523c5b
 def slic_superpixels(image: np.ndarray, # (h, w, 3) uint8 RGB at the working size
@@ -405,8 +405,8 @@ def formula_terms(labels: np.ndarray, # (H, W) uint8 class ids (255 = background
     hw = working_size(weak.height, weak.width, size)
     sp = superpixels
     if sp is None and image is not None and "border" in constraints: sp = working_superpixels(image, hw, n_segments)
-    lab = encode_weak(weak, hw, superpixels=sp)
-    _, terms = build_loss(soft_scores(labels, lab.classes, hw, confidence), lab, constraints, reduce=reduce)
+    encoded = encode_weak(weak, hw, superpixels=sp)
+    _, terms = build_loss(soft_scores(labels, encoded.classes, hw, confidence), encoded, constraints, reduce=reduce)
     return {k: float(v) for k, v in terms.items()}
 
 def formula_truth(labels: np.ndarray, weak: WeakLabels, image: np.ndarray | None = None, *, size: int = 256,

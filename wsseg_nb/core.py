@@ -33,8 +33,8 @@ from tqdm.auto import tqdm
 # %% auto #0
 __all__ = ['PACKAGES', 'get_device', 'cli_parser', 'call_cli', 'cli_errors', 'set_threads', 'ImageError', 'for_each_image',
            'seed_everything', 'atomic_write', 'clean_stale_temporaries', 'write_bytes_atomic', 'write_text_atomic',
-           'write_json_atomic', 'sha256_file', 'fingerprint', 'fingerprint_files', 'package_versions', 'git_state',
-           'RunManifest', 'run_manifest', 'read_manifest', 'prepare_output']
+           'write_json_atomic', 'sha256_file', 'fingerprint', 'fingerprint_files', 'save_checkpoint', 'read_checkpoint',
+           'package_versions', 'git_state', 'RunManifest', 'run_manifest', 'read_manifest', 'prepare_output']
 
 # %% ../nbs/00_core.ipynb #5da0b6dd
 def get_device(prefer: str | torch.device | None = None, # "cpu", "cuda", "cuda:1", or None for auto
@@ -240,6 +240,35 @@ def fingerprint_files(paths: list[str | Path], root: str | Path | None = None) -
     for p in sorted(Path(p) for p in paths):
         h.update(str(p.relative_to(root) if root else p.name).encode()); h.update(sha256_file(p).encode())
     return h.hexdigest()[:16]
+
+# %% ../nbs/00_core.ipynb #90822d41
+def save_checkpoint(path: str | Path, # the torch file (decoder.pt, checkpoint.pt)
+                    state: dict, # what `torch.save` stores: weights, optimiser, position, config, ...
+                    log: list[dict], # one record per step, also written as JSON lines
+                    log_path: str | Path, # e.g. loss_log.jsonl beside it
+                   ) -> Path:
+    "Save a training state and its log, each atomically."
+    with atomic_write(path, "wb") as f: torch.save({**state, "log": log}, f)
+    write_text_atomic(log_path, "".join(json.dumps(r) + "\n" for r in log))
+    return Path(path)
+
+def read_checkpoint(path: str | Path, # a file written by `save_checkpoint`
+                    required: set[str], # keys it must hold
+                    what: str, # what it is, for messages ("a wsseg_train checkpoint")
+                    fix: str = "make it again (a killed save never damages a checkpoint: this one was changed later)",
+                    weights_only: bool = False, # True for files from elsewhere (tensors only, no pickled code)
+                   ) -> dict:
+    "A checkpoint as saved, or a clear error for a missing, damaged or foreign file."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected {what}")
+    try: st = torch.load(path, map_location="cpu", weights_only=weights_only)
+    except Exception as e:
+        raise ValueError(f"{path} cannot be read ({type(e).__name__}): it is truncated or not a torch file, "
+                         f"not {what}. {fix[0].upper() + fix[1:]}") from None
+    if not (isinstance(st, dict) and required <= set(st)):
+        held = sorted(map(str, st))[:6] if isinstance(st, dict) else type(st).__name__
+        raise ValueError(f"{path} is not {what}: it holds {held}, not {sorted(required)}")
+    return st
 
 # %% ../nbs/00_core.ipynb #feec5cb6
 PACKAGES = ("wsseg_nb", "torch", "torchvision", "numpy", "segment-anything", "timm", "scikit-image",

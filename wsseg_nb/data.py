@@ -372,6 +372,15 @@ class WeakLabels:
     def without_boxes(self) -> "WeakLabels":
         return WeakLabels(self.image_id, self.height, self.width, [], self.scribbles, self.scribble_source)
 
+    def paint_scribbles(self, label: np.ndarray, # (H, W) label map, changed in place
+                        use: bool = True, # False: leave `label` as it is
+                       ) -> np.ndarray:
+        "Scribbled pixels take their scribble's class (the scribble rule, as hard labels); returns `label`."
+        if use and self.scribbles is not None:
+            s = self.scribbles != IGNORE
+            label[s] = self.scribbles[s]
+        return label
+
 # %% ../nbs/02_data.ipynb #43fa5c4a
 def save_weak_labels(out_dir: str | Path, weak: WeakLabels) -> None:
     "Write `boxes/<id>.json` and (if any) `scribbles/<id>.png` under `out_dir`, atomically."

@@ -26,11 +26,10 @@ from urllib.request import Request, urlopen
 from tqdm.auto import tqdm
 
 from .core import Param, call_cli, cli_errors, store_true, write_json_atomic, write_text_atomic
-from .sam import SAM_CHECKPOINTS
 
 # %% auto #0
-__all__ = ['RESOURCES', 'Resource', 'voc_root', 'DownloadError', 'verify_file', 'fetch', 'serve_folder', 'unpack', 'download',
-           'wsseg_download']
+__all__ = ['SAM_CHECKPOINTS', 'RESOURCES', 'Resource', 'voc_root', 'DownloadError', 'verify_file', 'fetch', 'serve_folder',
+           'unpack', 'download', 'wsseg_download']
 
 # %% ../nbs/12_download.ipynb #ec6556ca
 @dataclass(frozen=True)
@@ -43,6 +42,15 @@ class Resource:
     size: int | None = None
     unpack: str | None = None          # None (keep the file), "voc", "aug", "scribblesup"
     note: str = ""
+
+SAM_CHECKPOINTS = {   # published by Meta: https://github.com/facebookresearch/segment-anything#model-checkpoints
+    "vit_h": dict(file="sam_vit_h_4b8939.pth", size=2564550879,
+                  sha256="a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e"),
+    "vit_l": dict(file="sam_vit_l_0b3195.pth", size=None,
+                  sha256="3adcc4315b642a4d2101128f611684e8734c41232a17c648ed1693702a49a622"),
+    "vit_b": dict(file="sam_vit_b_01ec64.pth", size=375042383,
+                  sha256="ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912"),
+}
 
 RESOURCES: dict[str, Resource] = {
     **{f"sam_{k}": Resource((f"https://dl.fbaipublicfiles.com/segment_anything/{v['file']}",), v["file"], v["sha256"],
@@ -85,6 +93,18 @@ def verify_file(path: Path, res: Resource) -> str:
                                 f"sent another file. It was deleted; run wsseg_download again")
     return sha
 
+def _stream(resp, part: Path, have: int, total: int | None, name: str, progress: bool) -> tuple[int, str | None]:
+    "Append the response body to `part` from byte `have` on; returns (bytes now in it, why it stopped early or None)."
+    got, lost = have, None
+    with open(part, "ab" if have else "wb") as f, \
+         tqdm(total=total, initial=have, unit="B", unit_scale=True, desc=name, disable=not progress) as bar:
+        try:
+            while (b := resp.read(1 << 20)):
+                f.write(b); got += len(b); bar.update(len(b))
+        except (http.client.IncompleteRead, ConnectionError, TimeoutError) as e:
+            lost = f"connection lost ({type(e).__name__})"
+    return got, lost
+
 def fetch(res: Resource, dest: str | Path, progress: bool = True, timeout: float = 60, mirror: str | None = None) -> Path:
     "Download `res` to `dest/res.file` (resuming a `.part`), check it, rename it into place."
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
@@ -108,16 +128,8 @@ def fetch(res: Resource, dest: str | Path, progress: bool = True, timeout: float
             if have and resp.status != 206: have = 0      # the server ignored the range: start over
             length = resp.headers.get("Content-Length")
             total = have + int(length) if length is not None else res.size
-            got = have
-            with open(part, "ab" if have else "wb") as f, \
-                 tqdm(total=total, initial=have, unit="B", unit_scale=True, desc=res.file, disable=not progress) as bar:
-                try:
-                    while True:
-                        b = resp.read(1 << 20)
-                        if not b: break
-                        f.write(b); got += len(b); bar.update(len(b))
-                except (http.client.IncompleteRead, ConnectionError, TimeoutError) as e:
-                    errors.append(f"{url}: connection lost ({type(e).__name__})")
+            got, lost = _stream(resp, part, have, total, res.file, progress)
+            if lost: errors.append(f"{url}: {lost}")
             if total is not None and got < total:
                 raise DownloadError(f"{res.file}: the transfer ended after {got} of {total} bytes ({url}). The part is "
                                     f"kept in {part}; run the same wsseg_download command again to resume")

@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, asdict
-from typing import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .baselines import _paint_scribbles
 from .constraints import ImageLabels, OFFSETS, build_loss, encode_weak, shifted, slic_superpixels, working_size
 from .data import WeakLabels
 from .logic import forall
@@ -35,17 +34,17 @@ def pixel_features(image_small: np.ndarray, # (h, w, 3) uint8 RGB at the working
                   ) -> tuple[Tensor, np.ndarray]:
     "((h*w, F) float32 features, (h, w, 3) float32 Lab in [0, 1])."
     h, w = image_small.shape[:2]
-    lab = lab_image(image_small)
+    cielab = lab_image(image_small)
     yy, xx = np.mgrid[:h, :w].astype(np.float32)
     pos = np.stack([yy / max(h - 1, 1), xx / max(w - 1, 1)], -1)
     n_sp = int(superpixels.max()) + 1
     counts = np.bincount(superpixels.ravel(), minlength=n_sp).clip(min=1)
-    sp_mean = np.stack([np.bincount(superpixels.ravel(), lab[..., k].ravel(), n_sp) / counts for k in range(3)], -1)[superpixels]
+    sp_mean = np.stack([np.bincount(superpixels.ravel(), cielab[..., k].ravel(), n_sp) / counts for k in range(3)], -1)[superpixels]
     B = np.random.default_rng(seed).normal(0, 3.0, (2, n_fourier)).astype(np.float32)
     proj = 2 * np.pi * pos.reshape(-1, 2) @ B
-    feats = np.concatenate([lab.reshape(-1, 3), pos.reshape(-1, 2), sp_mean.reshape(-1, 3).astype(np.float32),
+    feats = np.concatenate([cielab.reshape(-1, 3), pos.reshape(-1, 2), sp_mean.reshape(-1, 3).astype(np.float32),
                             np.sin(proj), np.cos(proj)], 1)
-    return torch.from_numpy(feats), lab
+    return torch.from_numpy(feats), cielab
 
 # %% ../nbs/05b_learner.ipynb #91b0fdfb
 def seed_weights(labels: ImageLabels, box_weight: float = 0.3, scribble_weight: float = 20.0) -> np.ndarray:
@@ -59,14 +58,14 @@ def seed_weights(labels: ImageLabels, box_weight: float = 0.3, scribble_weight: 
         for c in range(C): wts[c][s == c] = scribble_weight
     return wts
 
-def colour_posterior(lab: np.ndarray, # (h, w, 3) Lab in [0, 1]
+def colour_posterior(cielab: np.ndarray, # (h, w, 3) Lab in [0, 1]
                      labels: ImageLabels,
                      weights: np.ndarray, # (C, h, w) per-channel pixel weights (seed_weights or memberships)
                      bins: int = 16, smoothing: float = 1.0,
                     ) -> Tensor:
     "(C, h, w) log-posterior of each channel under weighted Lab histograms (−inf where not allowed)."
     C = labels.n_channels
-    idx = np.minimum((lab * bins).astype(np.int64), bins - 1)
+    idx = np.minimum((cielab * bins).astype(np.int64), bins - 1)
     cell = (idx[..., 0] * bins + idx[..., 1]) * bins + idx[..., 2]
     hist = np.stack([np.bincount(cell.ravel(), weights[c].ravel(), bins**3) for c in range(C)]) + smoothing / bins**3
     hist /= hist.sum(1, keepdims=True)
@@ -76,16 +75,16 @@ def colour_posterior(lab: np.ndarray, # (h, w, 3) Lab in [0, 1]
     return torch.log_softmax(logpost, 0)
 
 # %% ../nbs/05b_learner.ipynb #cbbca034
-def contrast_weights(lab: np.ndarray, # (h, w, 3) Lab in [0, 1]
+def contrast_weights(cielab: np.ndarray, # (h, w, 3) Lab in [0, 1]
                      connectivity: int = 4) -> Tensor:
     "(K, h, w) neighbour weights in [0, 1], one map per offset of the neighbourhood."
-    t = torch.from_numpy(lab).permute(2, 0, 1)
+    t = torch.from_numpy(cielab).permute(2, 0, 1)
     d2 = torch.stack([((t - shifted(t, dy, dx, pad=float("nan")))**2).sum(0) for dy, dx in OFFSETS[connectivity]])
     beta = 1.0 / (2 * torch.nanmean(d2).clamp(min=1e-8))
     return torch.exp(-beta * d2).nan_to_num(0.0)
 
 # %% ../nbs/05b_learner.ipynb #f5386ef3
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class LearnerConfig:
     "Hyper-parameters of the per-image logic learner (defaults: best found on voc_mini, see above)."
     size: int = 128                 # working long side (pixels)
@@ -111,12 +110,24 @@ class LearnerConfig:
 def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Module:
     return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, n_out))
 
+def _parametrise(small: np.ndarray, sp: np.ndarray, log_q: Tensor, n_classes: int, cfg: LearnerConfig) -> tuple[list, Callable]:
+    "The learner's parameters and its forward (class scores at the working size): per-pixel logits or an MLP."
+    h, w = small.shape[:2]
+    if cfg.model == "logits":
+        logits0 = log_q.clamp(min=-10).clone().requires_grad_()
+        return [logits0], lambda: logits0
+    feats, _ = pixel_features(small, sp, seed=cfg.seed)   # only the MLP needs the full feature set
+    feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-6)
+    net = _mlp(feats.shape[1], cfg.hidden, n_classes)
+    return list(net.parameters()), lambda: net(feats).T.reshape(n_classes, h, w)
+
 def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
                         weak: WeakLabels,
-                        cfg: LearnerConfig = LearnerConfig(),
+                        cfg: LearnerConfig | None = None, # default: LearnerConfig()
                         history: list | None = None, # if given, per-step {name: log-truth} is appended
                        ) -> tuple[Tensor, ImageLabels]:
     "Train on one image; returns ((C, h, w) logits at the working size, the encoded labels)."
+    cfg = cfg or LearnerConfig()
     torch.manual_seed(cfg.seed)
     H, W = image.shape[:2]
     if (H, W) != (weak.height, weak.width):
@@ -125,25 +136,16 @@ def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
     h, w = working_size(H, W, cfg.size)
     small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
     sp = slic_superpixels(small, n_segments=cfg.n_segments)
-    labels = encode_weak(weak, (h, w), superpixels=sp)
-    lab = lab_image(small)
-    C = labels.n_channels
+    labels, lab_px = encode_weak(weak, (h, w), superpixels=sp), lab_image(small)
     nb_opts = {"connectivity": cfg.connectivity}
-    if cfg.contrast_gating: nb_opts["weights"] = contrast_weights(lab, cfg.connectivity)
+    if cfg.contrast_gating: nb_opts["weights"] = contrast_weights(lab_px, cfg.connectivity)
     seeds = seed_weights(labels, cfg.box_weight, cfg.scribble_weight)
-    log_q = colour_posterior(lab, labels, seeds, cfg.bins)
+    log_q = colour_posterior(lab_px, labels, seeds, cfg.bins)
     use_colour = "colour" in cfg.constraints
     vacuous = ("background", "exclusivity") if cfg.allowed_by_construction else ()   # true by construction: zero gradient
     names = tuple(c for c in cfg.constraints if c != "colour" and c not in vacuous)
     blocked = (~labels.allowed) if cfg.allowed_by_construction else torch.zeros_like(labels.allowed)
-    if cfg.model == "logits":
-        logits0 = log_q.clamp(min=-10).clone().requires_grad_()
-        params, forward = [logits0], lambda: logits0
-    else:
-        feats, _ = pixel_features(small, sp, seed=cfg.seed)   # only the MLP needs the full feature set
-        feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-6)
-        net = _mlp(feats.shape[1], cfg.hidden, C)
-        params, forward = list(net.parameters()), lambda: net(feats).T.reshape(C, h, w)
+    params, forward = _parametrise(small, sp, log_q, labels.n_channels, cfg)
     opt = torch.optim.Adam(params, lr=cfg.lr)
     for step in range(cfg.steps):
         scores = forward().masked_fill(blocked, -1e4)
@@ -154,7 +156,7 @@ def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
         if history is not None: history.append({k: float(v) for k, v in parts.items()})
         if use_colour and cfg.em_every and (step + 1) % cfg.em_every == 0 and step + 1 < cfg.steps:
             memberships = log_p.detach().exp().numpy()
-            log_q = colour_posterior(lab, labels, np.maximum(memberships, seeds * (seeds >= cfg.scribble_weight)), cfg.bins)
+            log_q = colour_posterior(lab_px, labels, np.maximum(memberships, seeds * (seeds >= cfg.scribble_weight)), cfg.bins)
     with torch.no_grad():
         return forward().masked_fill(blocked, -1e4), labels
 
@@ -182,4 +184,4 @@ def logic_learner(image: np.ndarray, weak: WeakLabels, use_scribbles: bool = Tru
         prob = prob.masked_fill(~encode_weak(weak).allowed, 0.0)
     out = np.array(labels.classes, dtype=np.uint8)[prob.argmax(0).numpy()]
     if stats is not None: stats["images"] += 1
-    return _paint_scribbles(out, weak, use_scribbles)
+    return weak.paint_scribbles(out, use_scribbles)

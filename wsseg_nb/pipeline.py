@@ -5,6 +5,7 @@
 # %% ../nbs/11_pipeline.ipynb #78ba2542
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -14,7 +15,6 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from .baselines import fill_boxes, grabcut
@@ -28,8 +28,10 @@ from .data import (SCRIBBLE_LOCATIONS, VOC_CLASSES, VOCFolder, WeakLabels, image
 
                            save_weak_labels, simulate_boxes, simulate_scribbles, write_label_png)
 from .metrics import SegMetric
-from .sam import MODEL_TYPES, SAM_MODEL_KEYS, SamTuneConfig, finetune_on_folder, get_sam, sam_pseudo_label
-from .train import TrainConfig, predict_folder, train_model
+from .sam import MODEL_TYPES, SAM_MODEL_KEYS, get_sam, sam_pseudo_label
+from .sam_finetune import SamTuneConfig, finetune_on_folder
+from .predict import predict_folder
+from .train import TrainConfig, train_model
 
 
 # %% auto #0
@@ -108,17 +110,19 @@ PSEUDO_LABELLERS: dict[str, Callable] = {
     "boxes": fill_boxes, "grabcut": grabcut, "logic": logic_label,
     "sam-boxes": partial(sam_pseudo_label, prompt="boxes"), "sam-scribbles": partial(sam_pseudo_label, prompt="scribbles"),
     "sam": partial(sam_pseudo_label, prompt="both")}
-_TUNE_KEYS = set(SamTuneConfig.__dataclass_fields__) - {"n_points", "n_negative", "sampling", "seed"}
-
 def _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progress, options: dict) -> dict:
-    "For `sam`: fine-tune the decoder over the split (unless a `decoder` is given); labeller options."
+    "For `sam`: fine-tune the decoder over the split (unless a `decoder` is given); returns the labeller's options."
     if method != "sam" or options.get("decoder"): return options
-    tune = {k: v for k, v in options.items() if k in _TUNE_KEYS}
-    label = {k: v for k, v in options.items() if k not in _TUNE_KEYS}
+    fields = set(SamTuneConfig.__dataclass_fields__)   # options are sorted by who declares them: the config, the labeller
+    labeller = set(inspect.signature(sam_pseudo_label).parameters)
+    if unknown := set(options) - fields - labeller:
+        raise ValueError(f"unknown option(s) of --method sam: {sorted(unknown)}; known: {sorted(fields | labeller)}")
+    cfg = SamTuneConfig(**{k: v for k, v in options.items() if k in fields})
+    label = {k: v for k, v in options.items() if k in labeller}
     label.setdefault("cache", str(out/"embeddings"))
-    shared = {k: label[k] for k in ("model_type", "checkpoint", "device", "seed", "n_points", "n_negative", "sampling") if k in label}
+    model = {k: label[k] for k in ("model_type", "checkpoint", "device", "seed") if k in label}
     dec = finetune_on_folder(data_root, weak_dir, ids, out/"decoder", cache=label["cache"], use_scribbles=use_scribbles,
-                             progress=progress, **shared, **tune)
+                             progress=progress, cfg=cfg, **model)
     return {**label, "decoder": str(dec)}
 
 SAM_METHODS = ("sam-boxes", "sam-scribbles", "sam")
@@ -134,10 +138,40 @@ def _pseudo_label_job(method: str, data_root: str, weak_dir: str, out: str, use_
                          f"{image.shape[1]}x{image.shape[0]}; were the weak labels made for another copy of the image?")
     stats = Counter()
     t0 = time.perf_counter()
-    lab = PSEUDO_LABELLERS[method](image, weak, use_scribbles=use_scribbles, stats=stats, **options)
+    label = PSEUDO_LABELLERS[method](image, weak, use_scribbles=use_scribbles, stats=stats, **options)
     seconds = time.perf_counter() - t0
-    write_label_png(Path(out)/f"{image_id}.png", lab, {"source": f"wsseg_nb {method}"})
+    write_label_png(Path(out)/f"{image_id}.png", label, {"source": f"wsseg_nb {method}"})
     return {"seconds": seconds, "stats": stats}
+
+def _pseudo_label_ids(method: str, voc: VOCFolder, weak_dir: Path, split_file, options: dict) -> list[str]:
+    "The images to label, with the request checked: a known method, weak labels present, a SAM model named."
+    if method not in PSEUDO_LABELLERS:
+        raise ValueError(f"Unknown method {method!r}; available: {sorted(PSEUDO_LABELLERS)}")
+    hint = f"make them with `wsseg_weaklabels {voc.root} --out {weak_dir}`"
+    if not (weak_dir/"boxes").is_dir(): raise FileNotFoundError(f"{weak_dir} holds no boxes/ folder of weak labels; {hint}")
+    ids = voc.split_ids(split_file) if split_file else sorted(p.stem for p in (weak_dir/"boxes").glob("*.json"))
+    if not ids: raise FileNotFoundError(f"{weak_dir/'boxes'} holds no <id>.json weak labels; {hint}")
+    if method in SAM_METHODS and "model_type" not in options:
+        raise ValueError(f"--method {method} needs --model-type: vit_h, vit_l or vit_b with --checkpoint (the official "
+                         "SAM weights), or tiny (random weights: smoke runs only)")
+    return ids
+
+def _shard(method: str, ids: list[str], shard: tuple[int, int] | None, options: dict) -> tuple[int, int, list[str], str]:
+    "(rank, world, this rank's ids, its manifest name): torchrun's ranks each label every world-th image."
+    rank, world = shard or (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)))
+    if world == 1: return rank, world, ids, "manifest.json"
+    if method == "sam" and not options.get("decoder"):
+        raise ValueError("sharded labelling (torchrun) labels with a fine-tuned decoder: fine-tune it first in one "
+                         "process (wsseg_pseudolabel --method sam ...), then pass its decoder.pt as --decoder")
+    return rank, world, ids[rank::world], f"manifest.rank{rank}-of-{world}.json"
+
+def _timing(done: dict, wall: float, prev: dict) -> dict:
+    "Labelling seconds per image (the labeller's own, and wall clock), over this run and the runs it resumed."
+    timed = len(done) + prev.get("timed_images", 0)
+    seconds = sum(r["seconds"] for r in done.values()) + prev.get("seconds", 0.0)
+    wall += prev.get("wall_seconds", 0.0)
+    return {"seconds_per_image": seconds / max(timed, 1), "wall_seconds_per_image": wall / max(timed, 1),
+            "timing": {"seconds": seconds, "wall_seconds": wall, "timed_images": timed}}
 
 def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
                        data_root: str | Path, # VOC-layout folder with the images
@@ -145,35 +179,19 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
                        out: str | Path, # output folder of <id>.png
                        split_file: str | Path | None = None, # default: every image with weak labels
                        use_scribbles: bool = True, # use scribbles where the weak-label folder has them
-                       skip_bad: bool = False, force: bool = False, progress: bool = True,
+                       skip_bad: bool = False, # skip and list failing images instead of stopping
+                       force: bool = False, # redo images already written / overwrite a folder made with other parameters
+                       progress: bool = True, # progress bars
                        shard: tuple[int, int] | None = None, # (rank, world): label ids[rank::world]; None = torchrun's, if any
                        workers: int | None = None, # processes of one thread each; None = one per core for grabcut/logic on >= 8 images
                        **options, # passed to the method
                       ) -> dict:
     "Write pseudo-labels for a split with `method`; returns a summary (counts, seconds per image)."
-    if method not in PSEUDO_LABELLERS:
-        raise ValueError(f"Unknown method {method!r}; available: {sorted(PSEUDO_LABELLERS)}")
     voc, out, weak_dir = VOCFolder(data_root), Path(out), Path(weak_labels)
-    if not (weak_dir/"boxes").is_dir():
-        raise FileNotFoundError(f"{weak_dir} holds no boxes/ folder; make weak labels first with "
-                                f"`wsseg_weaklabels {data_root} --out {weak_dir}`")
-    ids = voc.split_ids(split_file) if split_file else sorted(p.stem for p in (weak_dir/"boxes").glob("*.json"))
-    if not ids: raise FileNotFoundError(f"{weak_dir/'boxes'} holds no <id>.json weak labels; make them with "
-                                        f"`wsseg_weaklabels {data_root} --out {weak_dir}`")
-    if method in SAM_METHODS and "model_type" not in options:
-        raise ValueError(f"--method {method} needs --model-type: vit_h, vit_l or vit_b with --checkpoint (the official "
-                         "SAM weights), or tiny (random weights: smoke runs only)")
-    rank, world = shard or (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)))
-    manifest = "manifest.json" if world == 1 else f"manifest.rank{rank}-of-{world}.json"
-    if world > 1:
-        if method == "sam" and not options.get("decoder"):
-            raise ValueError("sharded labelling (torchrun) labels with a fine-tuned decoder: fine-tune it first in one "
-                             "process (wsseg_pseudolabel --method sam ...), then pass its decoder.pt as --decoder")
-        ids = ids[rank::world]
+    rank, world, ids, manifest = _shard(method, _pseudo_label_ids(method, voc, weak_dir, split_file, options), shard, options)
     params = dict(method=method, data_root=str(Path(data_root).resolve()), weak_labels=str(weak_dir.resolve()),
                   split_file=str(split_file) if split_file else None, use_scribbles=use_scribbles, options=options)
     prepare_output(out, "wsseg_pseudolabel", params, force, manifest)
-    stats, skipped, seconds = Counter(), [], 0.0
     prev = {} if force else _previous_timing(out/manifest)   # a resumed run keeps the earlier images' time
     with run_manifest(out/manifest, "wsseg_pseudolabel", params, shard=[rank, world]) as man:
         t_tune = time.perf_counter()
@@ -181,24 +199,18 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
         if method == "sam": man.extra["finetune_seconds"] = time.perf_counter() - t_tune
         if method in SAM_METHODS: get_sam(**{k: options[k] for k in SAM_MODEL_KEYS if k in options})   # a bad model fails once, here
         todo = [i for i in ids if force or not (out/f"{i}.png").is_file()]
-        stats["existing"] = len(ids) - len(todo)
         if workers is None: workers = len(os.sched_getaffinity(0)) if method in POOLED and len(todo) >= 8 else 0
         job = partial(_pseudo_label_job, method, str(data_root), str(weak_dir), str(out), use_scribbles, options)
         t_wall = time.perf_counter()
         done, skipped = for_each_image(todo, job, workers if method in POOLED else 0, skip_bad,
                                        f"pseudo-labels ({method})", progress, on_done=lambda i, r: man.count())
-        wall = time.perf_counter() - t_wall
-        for r in done.values(): stats.update(r["stats"]); seconds += r["seconds"]
-        stats["written"] = len(done)
-        timed = stats["written"] + prev.get("timed_images", 0)
-        seconds += prev.get("seconds", 0.0)
-        wall += prev.get("wall_seconds", 0.0)
-        spi = seconds / max(timed, 1)
-        man.extra.update(counts=dict(stats), skipped=skipped, seconds_per_image=spi, wall_seconds_per_image=wall / max(timed, 1),
-                         workers=workers, timing={"seconds": seconds, "wall_seconds": wall, "timed_images": timed})
+        stats = Counter(existing=len(ids) - len(todo), written=len(done))
+        for r in done.values(): stats.update(r["stats"])
+        timing = _timing(done, time.perf_counter() - t_wall, prev)
+        man.extra.update(counts=dict(stats), skipped=skipped, workers=workers, **timing)
     _report_skipped(skipped, "wsseg_pseudolabel")
-    return {"n_images": len(ids), **stats, "skipped": skipped, "seconds_per_image": spi,
-            "wall_seconds_per_image": wall / max(timed, 1), "workers": workers}
+    return {"n_images": len(ids), **stats, "skipped": skipped, "workers": workers,
+            **{k: timing[k] for k in ("seconds_per_image", "wall_seconds_per_image")}}
 
 # %% ../nbs/11_pipeline.ipynb #755ad42b
 def evaluate_folder(pred: str | Path, # folder of <id>.png predictions (class ids)
@@ -393,6 +405,7 @@ def sam_options(model_type=None, checkpoint=None, cache=None, epochs=None, lr=No
     if weights: o["weights"] = parse_weights(weights, set(CONSTRAINTS))
     return o
 
+# Longer than our 40 lines on purpose: a console script's signature is its --help (one line per option).
 @call_cli
 def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO_LABELLERS)) = "grabcut",
                       data_root: Param("VOC-layout folder with the images", str, required=True) = None,

@@ -102,9 +102,9 @@ def overlay_figure(rows: list[dict], # each {"title": str, "image": (H,W,3), "gt
             ax = axes[r, c]; ax.set_xticks([]); ax.set_yticks([])
             if col == "image": ax.imshow(row["image"]); ax.set_ylabel(row["title"], fontsize=8)
             else:
-                lab = maps[col]
-                ax.imshow(overlay(row["image"], lab))
-                present |= set(np.unique(lab).tolist()) - {0, IGNORE}
+                label = maps[col]
+                ax.imshow(overlay(row["image"], label))
+                present |= set(np.unique(label).tolist()) - {0, IGNORE}
             sub = (col_titles or {}).get(f"{row['title']}/{col}")
             if r == 0 or sub: ax.set_title(col + (f"\n{sub}" if sub else "") if r == 0 else sub, fontsize=8)
     handles = [Patch(color=VOC_PALETTE[c] / 255, label=class_names[c]) for c in sorted(present)]

@@ -5,18 +5,17 @@
 # %% ../nbs/06_sam.ipynb #16afdbe4
 from __future__ import annotations
 
+import functools
 import hashlib
-import json
 import os
 
 import math
-import random
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
@@ -30,31 +29,24 @@ from tqdm.auto import tqdm
 # segment_anything is imported where it is used: it pulls in torchvision's models (3 s here), which
 # the command-line tools that only list or fetch files should not pay for.
 
-from .constraints import (DEFAULT_REDUCE, POSTER_CONSTRAINTS, ImageLabels, build_loss, encode_weak,
-                                  working_size)
-from .constraints import working_superpixels as _superpixels_at
-from .core import Param, atomic_write, call_cli, cli_errors, fingerprint, get_device, sha256_file, write_json_atomic
+from .core import Param, atomic_write, call_cli, cli_errors, fingerprint, get_device, read_checkpoint, sha256_file
+from .download import SAM_CHECKPOINTS
 
-from .data import IGNORE, WeakLabels
+from .data import IGNORE, VOCFolder, WeakLabels
 from .logic import exists
+
+if TYPE_CHECKING:   # annotations only: segment_anything is imported where it is used (3 s)
+    from segment_anything.modeling import Sam
+    from segment_anything.utils.transforms import ResizeLongestSide
 
 
 # %% auto #0
-__all__ = ['SAM_CHECKPOINTS', 'MODEL_TYPES', 'SAM_MODEL_KEYS', 'build_tiny_sam', 'check_checkpoint', 'load_sam', 'ObjectPrompt',
-           'make_prompts', 'image_content', 'EmbeddingCache', 'sam_transform', 'image_embedding',
-           'precompute_embeddings', 'class_scores', 'class_log_probs', 'label_objects', 'decode_objects',
-           'SamTuneConfig', 'freeze_encoders', 'working_superpixels', 'image_loss', 'finetune_decoder', 'load_decoder',
-           'finetune_on_folder', 'get_sam', 'sam_pseudo_label', 'wsseg_embed']
+__all__ = ['MODEL_TYPES', 'DECODER_CHECKPOINT', 'SAM_MODEL_KEYS', 'build_tiny_sam', 'check_checkpoint', 'load_sam',
+           'ObjectPrompt', 'make_prompts', 'image_content', 'EmbeddingCache', 'sam_transform', 'padded_input',
+           'image_embedding', 'precompute_embeddings', 'class_scores', 'class_log_probs', 'label_objects',
+           'decode_objects', 'load_decoder', 'get_sam', 'sam_pseudo_label', 'wsseg_embed']
 
 # %% ../nbs/06_sam.ipynb #0220d7c6
-SAM_CHECKPOINTS = {   # published by Meta: https://github.com/facebookresearch/segment-anything#model-checkpoints
-    "vit_h": dict(file="sam_vit_h_4b8939.pth", size=2564550879,
-                  sha256="a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e"),
-    "vit_l": dict(file="sam_vit_l_0b3195.pth", size=None,
-                  sha256="3adcc4315b642a4d2101128f611684e8734c41232a17c648ed1693702a49a622"),
-    "vit_b": dict(file="sam_vit_b_01ec64.pth", size=375042383,
-                  sha256="ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912"),
-}
 MODEL_TYPES = ("tiny", *SAM_CHECKPOINTS)
 
 def build_tiny_sam(seed: int = 0) -> Sam:
@@ -123,11 +115,7 @@ def load_sam(model_type: str = "vit_h", # "vit_h", "vit_l", "vit_b" (official) o
         fp = check_checkpoint(checkpoint, model_type)[:16] if verify else None
     if checkpoint is not None:
         path = Path(checkpoint)
-        if not path.is_file(): raise FileNotFoundError(f"SAM checkpoint {path} does not exist")
-        try: state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:
-            raise ValueError(f"SAM checkpoint {path} cannot be read ({type(e).__name__}: {e}); it is truncated or "
-                             f"not a torch file. Delete it and fetch it again.") from None
+        state = read_checkpoint(path, set(), f"a SAM {model_type} checkpoint", "delete it and fetch it again", weights_only=True)
         if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict): state = state["model"]
         try: sam.load_state_dict(state)
         except RuntimeError as e:
@@ -160,6 +148,22 @@ def _sample(xy: np.ndarray, n: int, rng: np.random.Generator, sampling: str) -> 
         idx.append(int(d.argmax())); d = np.minimum(d, np.linalg.norm(xy - xy[idx[-1]], axis=1))
     return xy[idx].astype(np.float32)
 
+def _objects(boxes: list, scribbles: np.ndarray | None) -> list[tuple[int, tuple | None, np.ndarray]]:
+    "(class, box or None, (N, 2) xy of its stroke pixels): each box with the strokes of its class that overlap it most, then unmatched strokes."
+    strokes: dict[int, list[np.ndarray]] = {i: [] for i in range(len(boxes))}   # box index -> stroke pixel sets
+    lonely: list[tuple[int, np.ndarray]] = []
+    for c in sorted(set(np.unique(scribbles).tolist()) - {0, IGNORE}) if scribbles is not None else []:
+        comp, n = connected_components(scribbles == c, connectivity=2, return_num=True)
+        for k in range(1, n + 1):
+            ys, xs = np.nonzero(comp == k)
+            overlap = [(((xs >= b.box_xyxy[0]) & (xs < b.box_xyxy[2]) & (ys >= b.box_xyxy[1]) & (ys < b.box_xyxy[3])).sum(), i)
+                       for i, b in enumerate(boxes) if b.class_id == c]
+            best = max(overlap, default=(0, -1))
+            if best[0] > 0: strokes[best[1]].append(np.stack([xs, ys], 1))
+            else: lonely.append((c, np.stack([xs, ys], 1)))
+    return [(b.class_id, b.box_xyxy, np.concatenate(strokes[i]) if strokes[i] else np.zeros((0, 2), int))
+            for i, b in enumerate(boxes)] + [(c, None, xy) for c, xy in lonely]
+
 def make_prompts(weak: WeakLabels,
                  use_boxes: bool = True, # prompt with boxes
                  use_scribbles: bool = True, # prompt with points from scribbles
@@ -172,22 +176,8 @@ def make_prompts(weak: WeakLabels,
     rng = np.random.default_rng(seed)
     boxes = list(weak.boxes) if use_boxes else []
     scr = weak.scribbles if (use_scribbles and weak.scribbles is not None) else None
-    strokes: dict[int, list[np.ndarray]] = {i: [] for i in range(len(boxes))}   # box index -> stroke pixel sets
-    lonely: list[tuple[int, np.ndarray]] = []
-    if scr is not None:
-        for c in sorted(set(np.unique(scr).tolist()) - {0, IGNORE}):
-            comp, n = connected_components(scr == c, connectivity=2, return_num=True)
-            for k in range(1, n + 1):
-                ys, xs = np.nonzero(comp == k)
-                overlap = [(((xs >= b.box_xyxy[0]) & (xs < b.box_xyxy[2]) & (ys >= b.box_xyxy[1]) & (ys < b.box_xyxy[3])).sum(), i)
-                           for i, b in enumerate(boxes) if b.class_id == c]
-                best = max(overlap, default=(0, -1))
-                if best[0] > 0: strokes[best[1]].append(np.stack([xs, ys], 1))
-                else: lonely.append((c, np.stack([xs, ys], 1)))
-    objs = [(b.class_id, b.box_xyxy, np.concatenate(strokes[i]) if strokes[i] else np.zeros((0, 2), int))
-            for i, b in enumerate(boxes)] + [(c, None, xy) for c, xy in lonely]
     out = []
-    for c, box, xy in objs:
+    for c, box, xy in _objects(boxes, scr):
         pos = _sample(xy, n_points, rng, sampling)
         neg = np.zeros((0, 2), np.float32)
         if n_negative and scr is not None:
@@ -251,7 +241,7 @@ def _entry(sam: Sam, cache: EmbeddingCache | None, image_id: str, emb: Tensor, i
                 embedding=emb, input_size=tuple(input_size), original_size=tuple(original_size),
                 checksum=float(emb.float().sum()), content=content)
 
-def _padded_input(sam: Sam, image: np.ndarray) -> tuple[Tensor, tuple[int, int]]:
+def padded_input(sam: Sam, image: np.ndarray) -> tuple[Tensor, tuple[int, int]]:
     "(3, S, S) uint8 SAM input (resized, zero-padded) and the resized (h, w)."
     x = sam_transform(sam).apply_image(image)
     S = sam.image_encoder.img_size
@@ -265,7 +255,7 @@ def image_embedding(sam: Sam, image: np.ndarray, image_id: str, cache: Embedding
     content = image_content(image)
     d = cache.load(image_id, content) if cache is not None else None
     if d is None:
-        x, hw = _padded_input(sam, image)
+        x, hw = padded_input(sam, image)
         d = _entry(sam, cache, image_id, _encode(sam, x[None], [hw]), hw, image.shape[:2], content)
         if cache is not None: cache.stats["computed"] += 1; cache.save(image_id, d)
     return {"embedding": d["embedding"].to(dev).float(), "input_size": tuple(d["input_size"]),
@@ -275,7 +265,6 @@ def image_embedding(sam: Sam, image: np.ndarray, image_id: str, cache: Embedding
 class _SamInputs(Dataset):
     "Images of a VOC-layout folder as SAM inputs: decoded, resized and padded in DataLoader workers."
     def __init__(self, data_root: str | Path, ids: Sequence[str], sam: Sam):
-        from wsseg_nb.data import VOCFolder
         self.voc, self.ids = VOCFolder(data_root), list(ids)
         self.tf, self.side = sam_transform(sam), sam.image_encoder.img_size
     def __len__(self): return len(self.ids)
@@ -390,123 +379,12 @@ def decode_objects(sam: Sam, emb: dict, prompts: Sequence[ObjectPrompt],
     return F.interpolate(m, out_size or emb["original_size"], mode="bilinear", align_corners=False)[0]
 
 
-# %% ../nbs/06_sam.ipynb #9f4a2007
-@dataclass
-class SamTuneConfig:
-    "Decoder fine-tuning parameters."
-    epochs: int = 2
-    lr: float = 1e-5
-    weight_decay: float = 1e-4
-    batch: int = 4                       # images per optimiser step
-    size: int = 128                      # working long side of the loss
-    constraints: tuple[str, ...] = POSTER_CONSTRAINTS
-    weights: dict = field(default_factory=dict)
-    reduce: str = DEFAULT_REDUCE         # the loss reading: "sum" (one conjunction / pixels) or "mean" (per constraint)
-    n_points: int = 3
-    n_negative: int = 0
-    sampling: str = "spread"
-    n_segments: int = 300                # SLIC superpixels at the working size (border precision)
-    seed: int = 0
-
-    def key(self) -> str:
-        "What a resumed run must share (everything but `epochs`: more epochs extend a run)."
-        return fingerprint({k: v for k, v in asdict(self).items() if k != "epochs"})
-
-def freeze_encoders(sam: Sam) -> Sam:
-    "Image and prompt encoders: no gradients, eval mode. The decoder trains."
-    for m in (sam.image_encoder, sam.prompt_encoder): m.requires_grad_(False).eval()
-    sam.mask_decoder.requires_grad_(True)
-    return sam
-
-def working_superpixels(image: np.ndarray, image_id: str, cfg: SamTuneConfig, folder: str | Path | None = None) -> np.ndarray:
-    "SLIC superpixels of the image at the working size (cached in `folder` when given)."
-    hw = working_size(*image.shape[:2], cfg.size)
-    return _superpixels_at(image, hw, cfg.n_segments,
-                           cache=Path(folder) / f"{image_id}_{hw[0]}x{hw[1]}_{cfg.n_segments}.npy" if folder else None)
-
-def image_loss(sam: Sam, image: np.ndarray, weak: WeakLabels, cfg: SamTuneConfig,
-               cache: EmbeddingCache | None = None, superpixels: np.ndarray | None = None,
-              ) -> tuple[Tensor, dict[str, Tensor]] | None:
-    "The logic loss of one image (None when it has no prompt)."
-    prompts = make_prompts(weak, n_points=cfg.n_points, n_negative=cfg.n_negative, sampling=cfg.sampling, seed=cfg.seed)
-    if not prompts: return None
-    emb = image_embedding(sam, image, weak.image_id, cache)
-    hw = working_size(weak.height, weak.width, cfg.size)
-    dev = emb["embedding"].device
-    with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-        ml = decode_objects(sam, emb, prompts, out_size=hw)
-    lab = encode_weak(weak, hw, superpixels=superpixels)
-    scores = class_scores(ml.float(), [p.class_id for p in prompts], lab.classes)   # exact complements from these
-    return build_loss(scores, lab.to(dev), cfg.constraints, cfg.weights, cfg.reduce)
-
-# %% ../nbs/06_sam.ipynb #06c10ee9
-def finetune_decoder(sam: Sam,
-                     items: Sequence[tuple[str, Callable[[], np.ndarray], WeakLabels]], # (image id, image loader, weak labels)
-                     cfg: SamTuneConfig = SamTuneConfig(),
-                     out: str | Path | None = None, # folder for decoder.pt and loss_log.jsonl (resume)
-                     cache: EmbeddingCache | None = None,
-                     superpixel_dir: str | Path | None = None, # SLIC cache folder
-                     progress: bool = True,
-                    ) -> list[dict]:
-    "Train `sam.mask_decoder` on the logic loss; returns the per-step log."
-    freeze_encoders(sam)
-    opt = torch.optim.AdamW(sam.mask_decoder.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    log, start = [], 0
-    ckpt = Path(out) / "decoder.pt" if out else None
-    if ckpt is not None and ckpt.is_file():
-        st = torch.load(ckpt, map_location="cpu", weights_only=False)
-        if st.get("config_key") == cfg.key() and st.get("model") == getattr(sam, "wsseg_fingerprint", None):
-            sam.mask_decoder.load_state_dict(st["decoder"]); opt.load_state_dict(st["optimizer"])
-            start, log = st["epoch"], st["log"]
-        else:
-            raise ValueError(f"{ckpt} was trained with another configuration or SAM model; use another --out folder "
-                             f"or delete it to start again")
-    rng = random.Random(cfg.seed)
-    order = list(range(len(items)))
-    for _ in range(start): rng.shuffle(order)       # the same shuffles as an uninterrupted run
-    for epoch in range(start, cfg.epochs):
-        rng.shuffle(order)
-        sam.mask_decoder.train()
-        bar = tqdm(range(0, len(order), cfg.batch), desc=f"decoder epoch {epoch + 1}/{cfg.epochs}", disable=not progress)
-        for b0 in bar:
-            opt.zero_grad(set_to_none=True)
-            total, terms_sum, n = 0.0, Counter(), 0
-            for k in order[b0:b0 + cfg.batch]:
-                iid, load, weak = items[k]
-                image = load()
-                sp = working_superpixels(image, iid, cfg, superpixel_dir) if "border" in cfg.constraints else None
-                r = image_loss(sam, image, weak, cfg, cache, sp)
-                if r is None: continue
-                loss, terms = r
-                (loss / len(order[b0:b0 + cfg.batch])).backward()
-                total += float(loss.detach()); n += 1
-                for t, v in terms.items(): terms_sum[t] += float(v.detach())
-            if n: opt.step()
-            rec = {"epoch": epoch + 1, "step": len(log) + 1, "images": n, "loss": total / max(n, 1),
-                   **{t: v / n for t, v in terms_sum.items()}}
-            log.append(rec); bar.set_postfix(loss=f"{rec['loss']:.3f}")
-        if ckpt is not None:
-            with atomic_write(ckpt, "wb") as f:
-                torch.save({"decoder": sam.mask_decoder.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
-                            "log": log, "config": asdict(cfg), "config_key": cfg.key(),
-                            "model": getattr(sam, "wsseg_fingerprint", None)}, f)
-            with atomic_write(Path(out) / "loss_log.jsonl", "w") as f:
-                f.write("".join(json.dumps(r) + "\n" for r in log))
-    sam.mask_decoder.eval()
-    return log
+# %% ../nbs/06_sam.ipynb #12a81281
+DECODER_CHECKPOINT = ({"decoder", "model"}, "a decoder.pt written by SAM fine-tuning (the decoder/ folder of a --method sam run)")
 
 def load_decoder(sam: Sam, path: str | Path) -> Sam:
-    "Put a fine-tuned decoder (`decoder.pt` from `finetune_decoder`) into `sam`."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"decoder {path} does not exist; fine-tune one with --method sam")
-    try: st = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:
-        raise ValueError(f"decoder {path} cannot be read ({type(e).__name__}): it is truncated or not a torch file; "
-                         "fine-tune it again (--method sam without --decoder)") from None
-    if not (isinstance(st, dict) and isinstance(st.get("decoder"), dict) and isinstance(st.get("model"), str)):
-        keys = sorted(st)[:6] if isinstance(st, dict) else type(st).__name__
-        raise ValueError(f"{path} is not a decoder.pt written by SAM fine-tuning (it holds {keys}); pass the "
-                         "decoder/decoder.pt of a --method sam run")
+    "Put a fine-tuned decoder (`decoder.pt` from `sam_finetune.finetune_decoder`) into `sam`."
+    st = read_checkpoint(path, *DECODER_CHECKPOINT)
     if st["model"] != getattr(sam, "wsseg_fingerprint", None):
         raise ValueError(f"{path} fine-tunes SAM {st['model']}, but the loaded SAM is {sam.wsseg_fingerprint}; "
                          "pass the --model-type / --checkpoint it was trained from")
@@ -515,40 +393,22 @@ def load_decoder(sam: Sam, path: str | Path) -> Sam:
         raise ValueError(f"decoder {path} does not fit this SAM's decoder: {str(e).splitlines()[0]}") from None
     return sam.eval()
 
-def finetune_on_folder(data_root: str | Path, # VOC-layout folder with the images
-                       weak_labels: str | Path, # folder written by wsseg_weaklabels
-                       ids: Sequence[str], # images to train on
-                       out: str | Path, # folder for decoder.pt, loss_log.jsonl, config.json
-                       model_type: str = "tiny", checkpoint: str | None = None, device: str | None = "cpu", seed: int = 0,
-                       cache: str | Path | None = None, # embedding cache (default: out/../embeddings)
-                       use_scribbles: bool = True,
-                       progress: bool = True,
-                       **cfg, # SamTuneConfig fields
-                      ) -> Path:
-    "Fine-tune SAM's decoder on a folder's weak labels (resumable); returns the path of decoder.pt."
-    from wsseg_nb.data import VOCFolder, load_weak_labels
-    voc, out = VOCFolder(data_root), Path(out)
-    cfg = SamTuneConfig(**cfg)
-    sam = load_sam(model_type, checkpoint, seed=seed, device=device)
-    items = [(i, partial(voc.image, i), load_weak_labels(weak_labels, i, use_scribbles)) for i in ids]
-    cache = EmbeddingCache(cache or out.parent / "embeddings", sam.wsseg_fingerprint)
-    write_json_atomic(out / "config.json", {"model_type": model_type, "checkpoint": checkpoint, "model": sam.wsseg_fingerprint,
-                                            "n_images": len(ids), **asdict(cfg)})
-    finetune_decoder(sam, items, cfg, out, cache, superpixel_dir=out / "superpixels", progress=progress)
-    return out / "decoder.pt"
-
-# %% ../nbs/06_sam.ipynb #12a81281
-_SAMS: dict = {}
 SAM_MODEL_KEYS = ("model_type", "checkpoint", "device", "seed", "decoder")   # the options that choose get_sam's model
 
-def get_sam(model_type: str = "tiny", checkpoint: str | None = None, device: str | None = "cpu", seed: int = 0,
-            decoder: str | None = None) -> Sam:
-    "A SAM loaded once per process (per arguments)."
-    key = (model_type, str(checkpoint), str(device), seed, str(decoder))
-    if key not in _SAMS:
-        sam = load_sam(model_type, checkpoint, seed=seed, device=device)
-        _SAMS.clear(); _SAMS[key] = load_decoder(sam, decoder) if decoder else sam
-    return _SAMS[key]
+@functools.lru_cache(maxsize=1)
+def _load_once(model_type: str, checkpoint: str | None, device: str | None, seed: int, decoder: str | None) -> Sam:
+    sam = load_sam(model_type, checkpoint, seed=seed, device=device)
+    return load_decoder(sam, decoder) if decoder else sam
+
+def get_sam(model_type: str = "tiny", # vit_h, vit_l, vit_b (with `checkpoint`) or tiny
+            checkpoint: str | None = None, # the official SAM checkpoint
+            device: str | None = "cpu", seed: int = 0,
+            decoder: str | None = None, # a fine-tuned decoder.pt to put in
+           ) -> Sam:
+    "A SAM loaded once per process (the model of the last arguments is kept; `get_sam.cache_clear()` drops it)."
+    return _load_once(model_type, None if checkpoint is None else str(checkpoint), device, seed,
+                      None if decoder is None else str(decoder))
+get_sam.cache_clear = _load_once.cache_clear
 
 def sam_pseudo_label(image: np.ndarray, weak: WeakLabels,
                      use_scribbles: bool = True, # use scribbles (points) where the weak labels have them
@@ -579,9 +439,7 @@ def sam_pseudo_label(image: np.ndarray, weak: WeakLabels,
             classes = sorted({0, *(p.class_id for p in prompts)})
             out = label_objects(ml, prompts, classes, clip_to_boxes, threshold)
     elif stats is not None: stats["no_prompt"] += 1
-    if use_scr and weak.scribbles is not None:
-        s = weak.scribbles != IGNORE; out[s] = weak.scribbles[s]
-    return out
+    return weak.paint_scribbles(out, use_scr)
 
 # %% ../nbs/06_sam.ipynb #a8484dc7
 def _rank_world() -> tuple[int, int, int]:
@@ -598,7 +456,6 @@ def wsseg_embed(data_root: Param("VOC-layout folder with the images", str, opt=F
                 workers: Param("DataLoader processes decoding and resizing images (default: 4 on CUDA, 0 on the CPU)", int) = None,
                 device: Param("cpu, cuda (under torchrun: each rank its own GPU); default: cuda when present", str) = None):
     "Precompute SAM image embeddings of a split into the cache, in batches (sharded across ranks under torchrun)."
-    from wsseg_nb.data import VOCFolder
     rank, world, local = _rank_world()
     def run():
         dev = get_device(device)
