@@ -23,9 +23,10 @@ from skimage import measure, morphology
 from .core import write_bytes_atomic, write_json_atomic
 
 # %% auto #0
-__all__ = ['VOC_CLASSES', 'N_CLASSES', 'IGNORE', 'VOC_PALETTE', 'BOX_SOURCES', 'SCRIBBLESUP_ALIASES', 'SCRIBBLESUP_BACKGROUND',
-           'SCRIBBLE_LOCATIONS', 'voc_palette', 'class_id', 'read_image', 'read_label_png', 'label_png_bytes',
-           'write_label_png', 'label_png_info', 'Box', 'read_voc_xml', 'boxes_from_instances', 'scribble_class',
+__all__ = ['VOC_CLASSES', 'N_CLASSES', 'IGNORE', 'VOC_PALETTE', 'EIGHT_BIT_MODES', 'BOX_SOURCES', 'SCRIBBLESUP_ALIASES',
+           'SCRIBBLESUP_BACKGROUND', 'IMAGE_EXTS', 'SCRIBBLE_LOCATIONS', 'voc_palette', 'class_id', 'to_rgb8',
+           'read_image', 'read_label_png', 'label_png_bytes', 'write_label_png', 'label_png_info', 'Box',
+           'read_voc_xml', 'read_coco_boxes', 'coco_json', 'boxes_from_instances', 'scribble_class',
            'rasterise_scribbles', 'read_scribble_txt', 'read_scribble_xml', 'read_scribbles', 'VOCFolder', 'WeakLabels',
            'save_weak_labels', 'load_weak_labels', 'simulate_boxes', 'image_seed', 'simulate_scribbles',
            'simulate_weak_labels', 'sample_root']
@@ -58,12 +59,32 @@ def class_id(name: str, # a VOC class name
         raise ValueError(f"Unknown class name {name!r}; expected one of the 21 VOC classes {list(VOC_CLASSES)}") from None
 
 # %% ../nbs/02_data.ipynb #923b1171
-def read_image(path: str | Path) -> np.ndarray:
-    "(H, W, 3) uint8 RGB image."
+EIGHT_BIT_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV")
+
+def to_rgb8(a: np.ndarray, # (H, W) or (H, W, C) intensities of any numeric type
+            mapping: str = "percentile", # percentile | minmax | window:LO,HI
+           ) -> np.ndarray:
+    "(H, W, 3) uint8 for SAM's RGB input: intensities mapped linearly onto 0..255 (clipped), gray repeated."
+    a = np.asarray(a, dtype=np.float64)
+    if mapping == "percentile": lo, hi = np.percentile(a, (1, 99))           # robust to a few hot or dead pixels
+    elif mapping == "minmax": lo, hi = float(a.min()), float(a.max())
+    elif mapping.startswith("window:"):                                      # fixed, e.g. a CT window in Hounsfield units
+        try: lo, hi = (float(v) for v in mapping[7:].split(","))
+        except ValueError: raise ValueError(f"mapping {mapping!r}: expected window:LO,HI, e.g. window:-160,240") from None
+    else: raise ValueError(f"mapping {mapping!r}: expected percentile, minmax or window:LO,HI")
+    out = np.clip((a - lo) / max(hi - lo, 1e-12) * 255, 0, 255).round().astype(np.uint8)
+    if out.ndim == 2: out = out[..., None]
+    return np.repeat(out, 3, axis=2) if out.shape[2] == 1 else out[..., :3]
+
+def read_image(path: str | Path, # a JPEG, PNG or TIFF: 8-bit RGB or gray, or 16-bit / 32-bit / float single-channel
+               mapping: str = "percentile", # intensity mapping of images that are not 8-bit (see `to_rgb8`)
+              ) -> np.ndarray:
+    "(H, W, 3) uint8 RGB image; 8-bit images as they are (gray repeated), deeper ones mapped by `mapping`."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"Image {path} does not exist")
     try:
-        with Image.open(path) as im: return np.asarray(im.convert("RGB"))
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB")) if im.mode in EIGHT_BIT_MODES else to_rgb8(np.asarray(im), mapping)
     except UnidentifiedImageError:
         raise ValueError(f"Image {path} is not an image file that PIL can identify (a text or other file named "
                          f"{path.suffix}?); replace it with the real image, or --skip-bad") from None
@@ -108,14 +129,14 @@ def label_png_info(path: str | Path) -> dict[str, str]:
     with Image.open(path) as im: return dict(getattr(im, "text", {}) or {})
 
 # %% ../nbs/02_data.ipynb #c0036ca0
-BOX_SOURCES = ("xml", "instances", "simulated")
+BOX_SOURCES = ("xml", "instances", "simulated", "coco")
 
 @dataclass(frozen=True)
 class Box:
     "One object's box and class."
     class_id: int                          # 1..20 (a box of background makes no sense)
     box_xyxy: tuple[int, int, int, int]    # 0-based [x0, y0, x1, y1)
-    source: str = "xml"                    # "xml" | "instances" | "simulated"
+    source: str = "xml"                    # "xml" | "instances" | "simulated" | "coco"
     difficult: bool = False
     truncated: bool = False
 
@@ -166,6 +187,54 @@ def read_voc_xml(path: str | Path, # Annotations/<id>.xml
         boxes.append(Box(cid, (x0, y0, x1, y1), "xml", obj.findtext("difficult", "0").strip() == "1",
                          obj.findtext("truncated", "0").strip() == "1").check(w, h, str(path)))
     return w, h, boxes
+
+# %% ../nbs/02_data.ipynb #1fb5bf56
+def _coco_part(d: dict, key: str, path: Path) -> list:
+    part = d.get(key) if isinstance(d, dict) else None
+    if not isinstance(part, list):
+        raise ValueError(f"{path} is not a COCO instance JSON: it has no '{key}' list (expected 'images', "
+                         "'annotations' with 'bbox' [x, y, w, h] and 'category_id', and 'categories')")
+    return part
+
+def read_coco_boxes(path: str | Path, # COCO instance JSON
+                    class_names: Sequence[str] = VOC_CLASSES, # the dataset's classes; categories map to them by name
+                   ) -> dict[str, tuple[int, int, list[Box]]]:
+    "{image id (file name without extension): (width, height, boxes)} from a COCO instance JSON."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"COCO file {path} does not exist")
+    try: d = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"COCO file {path} is not valid UTF-8 JSON: {e}") from None
+    cats = {c["id"]: c["name"] for c in _coco_part(d, "categories", path)}
+    anns = _coco_part(d, "annotations", path)
+    unknown = sorted({cats.get(a["category_id"], f"id {a['category_id']}") for a in anns} - set(class_names[1:]))
+    if unknown: raise ValueError(f"{path}: categories {unknown} are not object classes of the dataset; expected names "
+                                 f"from {list(class_names[1:])} (rename them in the file)")
+    out = {}
+    for im in _coco_part(d, "images", path):
+        out[im["id"]] = (Path(im["file_name"]).stem, int(im["width"]), int(im["height"]), [])
+    for a in anns:
+        if a["image_id"] not in out: raise ValueError(f"{path}: an annotation names image_id {a['image_id']}, which 'images' lacks")
+        iid, w, h, boxes = out[a["image_id"]]
+        x, y, bw, bh = (float(v) for v in a["bbox"])
+        box = (max(0, int(np.floor(x))), max(0, int(np.floor(y))), min(w, int(np.ceil(x + bw))), min(h, int(np.ceil(y + bh))))
+        boxes.append(Box(class_names.index(cats[a["category_id"]]), box, "coco", bool(a.get("iscrowd", 0))).check(w, h, f"{path} ({iid})"))
+    return {iid: (w, h, boxes) for iid, w, h, boxes in out.values()}
+
+def coco_json(weak_dir: str | Path, # a folder of boxes/<id>.json (written by save_weak_labels)
+              class_names: Sequence[str] = VOC_CLASSES,
+              image_ext: str = ".jpg", # file names the COCO images get: <id><ext>
+             ) -> dict:
+    "The boxes of a weak-label folder as a COCO instance JSON (categories: the object classes, by their dataset ids)."
+    images, anns = [], []
+    for k, p in enumerate(sorted(Path(weak_dir, "boxes").glob("*.json")), 1):
+        d = json.loads(p.read_text(encoding="utf-8"))
+        images.append({"id": k, "file_name": f"{d['image']}{image_ext}", "width": d["width"], "height": d["height"]})
+        for o in d["objects"]:
+            x0, y0, x1, y1 = o["box_xyxy"]
+            anns.append({"id": len(anns) + 1, "image_id": k, "category_id": o["class_id"], "bbox": [x0, y0, x1 - x0, y1 - y0],
+                         "area": (x1 - x0) * (y1 - y0), "iscrowd": int(o.get("difficult", False))})
+    cats = [{"id": i, "name": n} for i, n in enumerate(class_names) if i > 0]
+    return {"images": images, "annotations": anns, "categories": cats}
 
 # %% ../nbs/02_data.ipynb #31fb558b
 def boxes_from_instances(instances: np.ndarray, # (H,W) instance ids, 0 = none, 255 = void
@@ -259,6 +328,7 @@ def read_scribbles(path: str | Path, height: int, width: int, line_width: int = 
     return out
 
 # %% ../nbs/02_data.ipynb #0fb2a030
+IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".tif", ".tiff")   # what JPEGImages/ may hold, in the order looked for
 SCRIBBLE_LOCATIONS = ("ScribbleSup/pascal_2012/{id}.xml", "pascal_2012/{id}.xml", "scribbles_txt/{id}_scribble.txt",
                       "scribble_only/scribbles_txt/{id}_scribble.txt", "scribbles/{id}.png", "scribble_only/scribbles/{id}.png")
 
@@ -274,7 +344,11 @@ class VOCFolder:
                                     "Point at the folder holding JPEGImages/ and SegmentationClass/ "
                                     "(e.g. VOCdevkit/VOC2012), or fetch VOC with `wsseg_download voc2012`.")
 
-    def image_path(self, image_id: str) -> Path: return self.root/"JPEGImages"/f"{image_id}.jpg"
+    def image_path(self, image_id: str) -> Path:
+        "JPEGImages/<id>.jpg, or the id's PNG or TIFF there when there is no JPEG."
+        for ext in IMAGE_EXTS:
+            if (p := self.root/"JPEGImages"/f"{image_id}{ext}").is_file(): return p
+        return self.root/"JPEGImages"/f"{image_id}.jpg"
     def gt_path(self, image_id: str) -> Path | None:
         for sub in ("SegmentationClass", "SegmentationClassAug"):
             if (p := self.root/sub/f"{image_id}.png").is_file(): return p
@@ -282,7 +356,7 @@ class VOCFolder:
 
     def all_ids(self) -> list[str]:
         "Ids with both an image and a GT mask, sorted."
-        return sorted(p.stem for p in (self.root/"JPEGImages").glob("*.jpg") if self.gt_path(p.stem))
+        return sorted({p.stem for p in (self.root/"JPEGImages").iterdir() if p.suffix.lower() in IMAGE_EXTS and self.gt_path(p.stem)})
 
     def split_ids(self, split_file: str | Path | None = None, # a file of ids, a split name ("train"), or None for all
                  ) -> list[str]:

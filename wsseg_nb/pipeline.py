@@ -5,6 +5,7 @@
 # %% ../nbs/11_pipeline.ipynb #78ba2542
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 import os
@@ -24,9 +25,9 @@ from .judge import logic_label
 from .learner import LearnerConfig
 from .core import (Param, call_cli, cli_errors, for_each_image, prepare_output, run_manifest, store_true,
                            write_json_atomic, write_text_atomic)
-from .data import (SCRIBBLE_LOCATIONS, VOC_CLASSES, VOCFolder, WeakLabels, image_seed, load_weak_labels, read_label_png,
-
-                           save_weak_labels, simulate_boxes, simulate_scribbles, write_label_png)
+from .data import (SCRIBBLE_LOCATIONS, VOC_CLASSES, Box, VOCFolder, WeakLabels, coco_json, image_seed,
+                           load_weak_labels, read_coco_boxes, read_label_png, save_weak_labels, simulate_boxes,
+                           simulate_scribbles, write_label_png)
 from .metrics import SegMetric
 from .sam import MODEL_TYPES, SAM_MODEL_KEYS, get_sam, sam_pseudo_label
 from .sam_finetune import SamTuneConfig, finetune_on_folder
@@ -35,10 +36,11 @@ from .train import TrainConfig, train_model
 
 
 # %% auto #0
-__all__ = ['BOX_MODES', 'SCRIBBLE_MODES', 'PSEUDO_LABELLERS', 'SAM_METHODS', 'POOLED', 'MISSING_SCRIBBLES', 'make_weak_labels',
-           'make_pseudo_labels', 'evaluate_folder', 'format_result', 'weak_label_kind', 'experiment_ids',
-           'check_weak_sources', 'experiment_weak_labels', 'folder_weak_labels', 'run_stage2', 'parse_constraints',
-           'parse_weights', 'learner_options', 'wsseg_weaklabels', 'sam_options', 'wsseg_pseudolabel', 'wsseg_evaluate']
+__all__ = ['BOX_MODES', 'SCRIBBLE_MODES', 'PSEUDO_LABELLERS', 'SAM_METHODS', 'POOLED', 'MISSING_SCRIBBLES', 'coco_boxes',
+           'make_weak_labels', 'make_pseudo_labels', 'evaluate_folder', 'format_result', 'weak_label_kind',
+           'experiment_ids', 'check_weak_sources', 'experiment_weak_labels', 'folder_weak_labels', 'run_stage2',
+           'parse_constraints', 'parse_weights', 'learner_options', 'wsseg_weaklabels', 'sam_options',
+           'wsseg_pseudolabel', 'wsseg_evaluate']
 
 # %% ../nbs/11_pipeline.ipynb #6d7b0cef
 def _previous_timing(man: Path) -> dict:
@@ -53,16 +55,31 @@ def _report_skipped(skipped: list[tuple[str, str]], what: str) -> None:
     if len(skipped) > 20: print(f"  ... and {len(skipped) - 20} more (listed in the manifest)", file=sys.stderr)
 
 # %% ../nbs/11_pipeline.ipynb #60875df7
-BOX_MODES = ("xml", "instances", "simulated", "none")
+BOX_MODES = ("xml", "instances", "coco", "simulated", "none")
+
+@functools.lru_cache(maxsize=2)
+def _coco_boxes(path: str, mtime: float) -> dict:
+    return read_coco_boxes(path)
+
+def coco_boxes(path: str | Path, # COCO instance JSON
+               image_id: str, size: tuple[int, int], # the image's (height, width)
+              ) -> list[Box]:
+    "One image's boxes from a COCO file (read once per process), checked against the image's size."
+    table = _coco_boxes(str(path), Path(path).stat().st_mtime)
+    if image_id not in table: raise ValueError(f"image {image_id} is not in the COCO file {path} (its 'images' file names)")
+    w, h, boxes = table[image_id]
+    if (h, w) != tuple(size):
+        raise ValueError(f"{path} says image {image_id} is {w}x{h}, but it is {size[1]}x{size[0]}")
+    return boxes
 SCRIBBLE_MODES = ("scribblesup", "simulated", "none")
 
 def _weak_labels_job(data_root: str, out: str, boxes: str, scribbles: str, seed: int, coverage: float, line_width: int,
-                     min_area: int, image_id: str) -> Counter:
+                     min_area: int, coco: str | None, image_id: str) -> Counter:
     "Write one image's weak labels; returns its counts."
     voc, i, counts = VOCFolder(data_root), image_id, Counter(written=1)
     h, w = voc.size(i)
     gt = voc.gt(i) if boxes in ("simulated", "instances") or scribbles == "simulated" else None
-    bx = {"xml": lambda: voc.xml_boxes(i), "instances": lambda: voc.instance_boxes(i),
+    bx = {"xml": lambda: voc.xml_boxes(i), "instances": lambda: voc.instance_boxes(i), "coco": lambda: coco_boxes(coco, i, (h, w)),
           "simulated": lambda: simulate_boxes(gt, min_area), "none": lambda: []}[boxes]()
     scr, src = None, None
     if scribbles == "simulated":
@@ -77,17 +94,21 @@ def _weak_labels_job(data_root: str, out: str, boxes: str, scribbles: str, seed:
 def make_weak_labels(data_root: str | Path, # VOC-layout folder
                      out: str | Path, # output folder (boxes/, scribbles/, manifest.json)
                      split_file: str | Path | None = None, # ids to do (path or split name); default all with GT
-                     boxes: str = "simulated", # xml | instances | simulated | none
+                     boxes: str = "simulated", # xml | instances | coco | simulated | none
                      scribbles: str = "simulated", # scribblesup | simulated | none
                      seed: int = 0, coverage: float = 0.02, line_width: int = 3, min_area: int = 100,
                      skip_bad: bool = False, force: bool = False, progress: bool = True,
+                     coco: str | Path | None = None, # boxes="coco": the COCO instance JSON
                     ) -> dict:
-    "Write weak labels for every image of a split; returns a summary."
+    "Write weak labels for every image of a split (and all boxes of the folder as `coco.json`); returns a summary."
     if boxes not in BOX_MODES: raise ValueError(f"boxes={boxes!r}; expected one of {BOX_MODES}")
+    if (boxes == "coco") != (coco is not None): raise ValueError("--boxes coco and --coco FILE go together")
+    if coco is not None: read_coco_boxes(coco)   # a bad file is one error, before any image
     if scribbles not in SCRIBBLE_MODES: raise ValueError(f"scribbles={scribbles!r}; expected one of {SCRIBBLE_MODES}")
     voc, out = VOCFolder(data_root), Path(out)
     params = dict(data_root=str(Path(data_root).resolve()), split_file=str(split_file) if split_file else None,
-                  boxes=boxes, scribbles=scribbles, seed=seed, coverage=coverage, line_width=line_width, min_area=min_area)
+                  boxes=boxes, scribbles=scribbles, seed=seed, coverage=coverage, line_width=line_width, min_area=min_area,
+                  **({"coco": str(Path(coco).resolve())} if coco else {}))
     prepare_output(out, "wsseg_weaklabels", params, force)
     ids = voc.split_ids(split_file)
     if not ids:
@@ -97,10 +118,12 @@ def make_weak_labels(data_root: str | Path, # VOC-layout folder
     todo = [i for i in ids if force or not (out/"boxes"/f"{i}.json").is_file()]
     counts = Counter(existing=len(ids) - len(todo))
     with run_manifest(out/"manifest.json", "wsseg_weaklabels", params) as man:
-        job = partial(_weak_labels_job, str(data_root), str(out), boxes, scribbles, seed, coverage, line_width, min_area)
+        job = partial(_weak_labels_job, str(data_root), str(out), boxes, scribbles, seed, coverage, line_width, min_area,
+                      None if coco is None else str(coco))
         done, skipped = for_each_image(todo, job, skip_bad=skip_bad, desc="weak labels", progress=progress,
                                        on_done=lambda i, r: man.count())
         for r in done.values(): counts.update(r)
+        write_json_atomic(out/"coco.json", coco_json(out))   # the folder's boxes, for other tools
         man.extra.update(counts=dict(counts), skipped=skipped)
     _report_skipped(skipped, "wsseg_weaklabels")
     return {"n_images": len(ids), **counts, "skipped": skipped}
@@ -379,7 +402,8 @@ def learner_options(steps: int | None = None, constraints: str | None = None, we
 def wsseg_weaklabels(data_root: Param("VOC-layout folder (holds JPEGImages/, SegmentationClass/)", str, opt=False),
                      out: Param("output folder for boxes/<id>.json and scribbles/<id>.png", str) = "weak_labels",
                      split_file: Param("file of image ids, or a split name under ImageSets/Segmentation", str) = None,
-                     boxes: Param("where boxes come from", str, choices=BOX_MODES) = "simulated",
+                     boxes: Param("where boxes come from (coco: the --coco file)", str, choices=BOX_MODES) = "simulated",
+                     coco: Param("--boxes coco: a COCO instance JSON (categories named by VOC class)", str) = None,
                      scribbles: Param("where scribbles come from", str, choices=SCRIBBLE_MODES) = "simulated",
                      seed: Param("seed of the simulation", int) = 0,
                      coverage: Param("simulated scribbles: fraction of each region covered", float) = 0.02,
@@ -389,7 +413,7 @@ def wsseg_weaklabels(data_root: Param("VOC-layout folder (holds JPEGImages/, Seg
                      force: Param("redo images already written / overwrite a folder made with other parameters", store_true) = False):
     "Write weak labels (boxes and scribbles) for the images of a VOC-layout folder."
     s = cli_errors(lambda: make_weak_labels(data_root, out, split_file, boxes, scribbles, seed, coverage,
-                                             line_width, min_area, skip_bad, force), "wsseg_weaklabels")
+                                             line_width, min_area, skip_bad, force, coco=coco), "wsseg_weaklabels")
     print(f"wsseg_weaklabels: {s.get('written', 0)} written, {s.get('existing', 0)} already there, "
           f"{len(s['skipped'])} skipped, {s.get('boxes', 0)} boxes → {out}")
 
