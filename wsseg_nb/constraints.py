@@ -409,9 +409,16 @@ def formula_terms(labels: np.ndarray, # (H, W) uint8 class ids (255 = background
     _, terms = build_loss(soft_scores(labels, encoded.classes, hw, confidence), encoded, constraints, reduce=reduce)
     return {k: float(v) for k, v in terms.items()}
 
-def formula_truth(labels: np.ndarray, weak: WeakLabels, image: np.ndarray | None = None, *, size: int = 256,
-                  constraints: Sequence[str] = POSTER_CONSTRAINTS, reduce: str = DEFAULT_REDUCE,
-                  confidence: float = 0.95, n_segments: int = 300, superpixels: np.ndarray | None = None) -> float:
+def formula_truth(labels: np.ndarray, # (H, W) uint8 class ids, the label map to judge
+                  weak: WeakLabels, # the image's weak labels (full resolution)
+                  image: np.ndarray | None = None, # (H, W, 3) RGB: border precision's superpixels
+                  *, size: int = 256, # working long side (0 = full resolution)
+                  constraints: Sequence[str] = POSTER_CONSTRAINTS, # the conjuncts
+                  reduce: str = DEFAULT_REDUCE, # sum (one conjunction) or mean (per constraint)
+                  confidence: float = 0.95, # probability the soft map gives the labelled class
+                  n_segments: int = 300, # SLIC superpixels at the working size
+                  superpixels: np.ndarray | None = None, # (h, w) at the working size, if already computed
+                 ) -> float:
     "The log-truth of the whole formula (the weighted conjunction) for a hard label map made soft."
     terms = formula_terms(labels, weak, image, size=size, constraints=constraints, reduce=reduce,
                           confidence=confidence, n_segments=n_segments, superpixels=superpixels)

@@ -566,9 +566,15 @@ def simulate_scribbles(gt: np.ndarray, # (H,W) GT class ids, 255 = void
     return out
 
 # %% ../nbs/02_data.ipynb #4ac3abb5
-def simulate_weak_labels(image_id: str, gt: np.ndarray, seed: int = 0, boxes: bool = True,
-                         scribbles: bool = True, coverage: float = 0.02, line_width: int = 3,
-                         min_area: int = 100) -> WeakLabels:
+def simulate_weak_labels(image_id: str, # the image's id (also seeds its scribbles, with `seed`)
+                         gt: np.ndarray, # (H, W) GT class ids, 255 = void
+                         seed: int = 0, # simulation seed
+                         boxes: bool = True, # simulate boxes (one per connected component of an object class)
+                         scribbles: bool = True, # simulate scribbles (skeleton strokes inside each region)
+                         coverage: float = 0.02, # fraction of each region a stroke covers
+                         line_width: int = 3, # stroke width in pixels
+                         min_area: int = 100, # components smaller than this get neither box nor stroke (pixels)
+                        ) -> WeakLabels:
     "Simulated boxes and/or scribbles of one image from its GT."
     h, w = gt.shape
     return WeakLabels(image_id, h, w, simulate_boxes(gt, min_area) if boxes else [],

@@ -410,14 +410,20 @@ def get_sam(model_type: str = "tiny", # vit_h, vit_l, vit_b (with `checkpoint`) 
                       None if decoder is None else str(decoder))
 get_sam.cache_clear = _load_once.cache_clear
 
-def sam_pseudo_label(image: np.ndarray, weak: WeakLabels,
+def sam_pseudo_label(image: np.ndarray, # (H, W, 3) uint8 RGB
+                     weak: WeakLabels, # its boxes and scribbles
                      use_scribbles: bool = True, # use scribbles (points) where the weak labels have them
-                     stats: Counter | None = None,
+                     stats: Counter | None = None, # counts updated in place (objects, images, no_prompt)
                      prompt: str = "both", # "boxes", "scribbles" or "both"
-                     model_type: str = "tiny", checkpoint: str | None = None, device: str | None = "cpu", seed: int = 0,
+                     model_type: str = "tiny", # vit_h, vit_l, vit_b (with `checkpoint`) or tiny (random: smoke runs)
+                     checkpoint: str | None = None, # the official SAM checkpoint
+                     device: str | None = "cpu", # where SAM runs
+                     seed: int = 0, # point sampling (and tiny SAM's weights)
                      decoder: str | None = None, # fine-tuned decoder.pt
                      cache: str | None = None, # embedding cache folder
-                     n_points: int = 3, n_negative: int = 0, sampling: str = "spread",
+                     n_points: int = 3, # positive points per object, from its scribble
+                     n_negative: int = 0, # negative points per object, from other objects' scribbles
+                     sampling: str = "spread", # spread (farthest-point) or random
                      threshold: float | None = None, # confidence below which pixels become 255
                      clip_to_boxes: bool = True, # an object given a box covers nothing outside it
                     ) -> np.ndarray:
