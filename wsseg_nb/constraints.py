@@ -51,9 +51,10 @@ class ImageLabels:
     tags: tuple[int, ...] | None = None             # channels known present (image-level labels)
     points: list[tuple[int, int, int]] = field(default_factory=list)  # (channel, y, x)
     inner_boxes: list[tuple[int, int, int, int, int]] | None = None  # the boxes rounded inward (None: = boxes)
+    things: tuple[int, ...] | None = None           # channels of thing classes when the dataset has stuff; None: VOC (channel 0 = background)
 
     def __post_init__(self):
-        if not self.classes or self.classes[0] != 0:
+        if self.things is None and (not self.classes or self.classes[0] != 0):
             raise ValueError(f"classes must start with background (0), got {self.classes}")
         for s, name in ((self.scribbles, "scribbles"), (self.superpixels, "superpixels")):
             if s is not None and tuple(s.shape) != (self.height, self.width):
@@ -79,9 +80,10 @@ class ImageLabels:
 
     @cached_property
     def allowed(self) -> Tensor:
-        "(C, H, W) bool: background everywhere; an object class only inside one of its boxes (when boxes exist)."
+        "(C, H, W) bool: background (or every stuff class) everywhere; a thing only inside one of its boxes (when boxes exist)."
         a = torch.zeros(self.n_channels, self.height, self.width, dtype=torch.bool)
-        a[0] = True
+        if self.things is None: a[0] = True
+        else: a[[c for c in range(self.n_channels) if c not in self.things]] = True
         if not self.boxes: a[:] = True
         for c, x0, y0, x1, y1 in self.boxes: a[c, y0:y1, x0:x1] = True
         return a
@@ -121,6 +123,7 @@ def encode_weak(weak: WeakLabels,
                 superpixels: np.ndarray | Tensor | None = None, # (h, w) ids at the working size
                 tags: Sequence[int] | None = None, # VOC class ids known present (image-level labels)
                 extra_classes: Sequence[int] = (), # more VOC ids to give a channel (e.g. tags)
+                things: Sequence[int] | None = None, # a dataset with stuff: its thing class ids; None: VOC (class 0 = background)
                ) -> ImageLabels:
     "The weak labels of one image, at the working size, in channel space."
     H, W = weak.height, weak.width
@@ -140,7 +143,7 @@ def encode_weak(weak: WeakLabels,
         scr[torch.from_numpy(ys * h // H), torch.from_numpy(xs * w // W)] = torch.from_numpy(lut[weak.scribbles[ys, xs]])
     sp = None if superpixels is None else torch.as_tensor(np.asarray(superpixels), dtype=torch.int64)
     return ImageLabels(classes, h, w, boxes, scr, sp, None if tags is None else tuple(ch[t] for t in tags),
-                       inner_boxes=inner)
+                       inner_boxes=inner, things=None if things is None else tuple(ch[t] for t in things))
 
 # %% ../nbs/03_constraints.ipynb #75bd0f8a
 def _reduce(truth: Tensor, mask: Tensor | None, reduce: str, per_grounding: bool):
@@ -150,9 +153,10 @@ def _reduce(truth: Tensor, mask: Tensor | None, reduce: str, per_grounding: bool
 
 def background(scores: Tensor | Memberships, # (C, H, W) class scores (logits or log-probs), channel 0 = background
                labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
-    "Every pixel outside all boxes is background."
-    log_p = memberships(scores).log_p
-    return _reduce(log_p[0], ~labels.inside_any.to(log_p.device), reduce, per_grounding)
+    "Every pixel outside all boxes is background; with stuff classes: outside every thing box, a pixel is no thing."
+    m = memberships(scores)
+    truth = m.log_p[0] if labels.things is None else m.log_not[list(labels.things)].sum(0)   # ∧ over things of ¬thing
+    return _reduce(truth, ~labels.inside_any.to(truth.device), reduce, per_grounding)
 
 
 # %% ../nbs/03_constraints.ipynb #51bee475

@@ -24,12 +24,13 @@ from .core import write_bytes_atomic, write_json_atomic
 
 # %% auto #0
 __all__ = ['VOC_CLASSES', 'N_CLASSES', 'IGNORE', 'VOC_PALETTE', 'EIGHT_BIT_MODES', 'BOX_SOURCES', 'SCRIBBLESUP_ALIASES',
-           'SCRIBBLESUP_BACKGROUND', 'IMAGE_EXTS', 'SCRIBBLE_LOCATIONS', 'voc_palette', 'class_id', 'to_rgb8',
-           'read_image', 'read_label_png', 'label_png_bytes', 'write_label_png', 'label_png_info', 'Box',
-           'read_voc_xml', 'read_coco_boxes', 'coco_json', 'boxes_from_instances', 'scribble_class',
-           'rasterise_scribbles', 'read_scribble_txt', 'read_scribble_xml', 'read_scribbles', 'VOCFolder', 'WeakLabels',
-           'save_weak_labels', 'load_weak_labels', 'simulate_boxes', 'image_seed', 'simulate_scribbles',
-           'simulate_weak_labels', 'sample_root']
+           'SCRIBBLESUP_BACKGROUND', 'LAYOUTS', 'VOC', 'CAMVID', 'DATASETS', 'IMAGE_EXTS', 'SCRIBBLE_LOCATIONS',
+           'PAIR_SPLITS', 'voc_palette', 'class_id', 'to_rgb8', 'read_image', 'read_label_png', 'label_png_bytes',
+           'write_label_png', 'label_png_info', 'Box', 'read_voc_xml', 'read_coco_boxes', 'coco_json',
+           'boxes_from_instances', 'scribble_class', 'rasterise_scribbles', 'read_scribble_txt', 'read_scribble_xml',
+           'read_scribbles', 'Dataset', 'load_dataset', 'VOCFolder', 'WeakLabels', 'save_weak_labels',
+           'load_weak_labels', 'simulate_boxes', 'image_seed', 'simulate_scribbles', 'simulate_weak_labels',
+           'sample_root']
 
 # %% ../nbs/02_data.ipynb #a010c947
 VOC_CLASSES: tuple[str, ...] = (
@@ -327,48 +328,122 @@ def read_scribbles(path: str | Path, height: int, width: int, line_width: int = 
     if bad.size: raise ValueError(f"Scribble map {path} has values {bad.tolist()}; expected 0..20 or 255")
     return out
 
+# %% ../nbs/02_data.ipynb #6570e9d9
+LAYOUTS = ("voc", "pairs")
+
+@dataclass(frozen=True, kw_only=True)
+class Dataset:
+    "What a labelled image collection is: its classes, which of them get boxes, its void value and its folder layout."
+    name: str                                # a short name, recorded in manifests
+    classes: tuple[str, ...]                 # class names, by id
+    things: tuple[str, ...]                  # classes with boxes (objects); the others are stuff (scribbles and tags only)
+    background: str | None = None            # the class meaning "no object" (VOC's background); None: every pixel is some class
+    void: int = IGNORE                       # the GT's value for unlabelled pixels (read as 255)
+    layout: str = "voc"                      # voc | pairs (see above)
+
+    def __post_init__(self):
+        object.__setattr__(self, "classes", tuple(self.classes)); object.__setattr__(self, "things", tuple(self.things))
+        where = f"dataset {self.name!r}"
+        if self.layout not in LAYOUTS: raise ValueError(f"{where}: layout {self.layout!r}; expected one of {LAYOUTS}")
+        if not 0 < len(self.classes) < IGNORE: raise ValueError(f"{where}: expected 1..254 classes, got {len(self.classes)}")
+        if unknown := [c for c in self.things if c not in self.classes]:
+            raise ValueError(f"{where}: things {unknown} are not among its classes {list(self.classes)}")
+        if self.background is not None and (self.background not in self.classes or self.background in self.things):
+            raise ValueError(f"{where}: background {self.background!r} must be one of its classes and not a thing")
+        if 0 <= self.void < len(self.classes): raise ValueError(f"{where}: void {self.void} is the id of class {self.classes[self.void]!r}")
+
+    @property
+    def n_classes(self) -> int: return len(self.classes)
+    @property
+    def thing_ids(self) -> tuple[int, ...]: return tuple(self.classes.index(c) for c in self.things)
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "Dataset":
+        "A description from a `dataset.json`."
+        path = Path(path)
+        try: d = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f"dataset description {path}: {e}") from None
+        fields = set(cls.__dataclass_fields__)
+        if not isinstance(d, dict) or (missing := {"name", "classes", "things"} - set(d)) or set(d) - fields:
+            raise ValueError(f"dataset description {path}: expected a JSON object with name, classes, things "
+                             f"(and optionally background, void, layout); got keys {sorted(d) if isinstance(d, dict) else type(d).__name__}")
+        return cls(**d)
+
+VOC = Dataset(name="voc", classes=VOC_CLASSES, things=VOC_CLASSES[1:], background="background")
+CAMVID = Dataset(name="camvid", layout="pairs", void=11,
+                 classes=("sky", "building", "pole", "road", "pavement", "tree", "signsymbol", "fence", "car", "pedestrian", "bicyclist"),
+                 things=("pole", "signsymbol", "car", "pedestrian", "bicyclist"))
+DATASETS = {d.name: d for d in (VOC, CAMVID)}
+
+def load_dataset(spec: str | Path | Dataset | None = None, # a built-in name (voc, camvid), a dataset.json, or a Dataset
+                ) -> Dataset:
+    "The description a `--dataset` option names (None: VOC)."
+    if spec is None: return VOC
+    if isinstance(spec, Dataset): return spec
+    if str(spec) in DATASETS: return DATASETS[str(spec)]
+    if Path(spec).is_file(): return Dataset.from_json(spec)
+    raise ValueError(f"--dataset {spec!r}: not a built-in dataset ({sorted(DATASETS)}) and no such dataset.json file")
+
 # %% ../nbs/02_data.ipynb #0fb2a030
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".tif", ".tiff")   # what JPEGImages/ may hold, in the order looked for
 SCRIBBLE_LOCATIONS = ("ScribbleSup/pascal_2012/{id}.xml", "pascal_2012/{id}.xml", "scribbles_txt/{id}_scribble.txt",
                       "scribble_only/scribbles_txt/{id}_scribble.txt", "scribbles/{id}.png", "scribble_only/scribbles/{id}.png")
 
+PAIR_SPLITS = ("train", "val", "test")
+
+def _line_id(line: str) -> str:
+    "The image id of a split-file line: an id, or (pairs layout) an image path whose file name is the id."
+    first = line.split()[0]
+    return Path(first).stem if "/" in first or Path(first).suffix.lower() in IMAGE_EXTS else first   # the `pairs` layout: frames in <split>/, masks in <split>annot/
+
 @dataclass
 class VOCFolder:
-    "Read access to a VOC-layout folder."
+    "Read access to a dataset folder: VOC's layout, or another `Dataset`'s."
     root: Path
+    dataset: Dataset = VOC
 
     def __post_init__(self):
         self.root = Path(self.root).expanduser()
-        if not (self.root/"JPEGImages").is_dir():
+        if self.dataset.layout == "pairs":
+            if not any((self.root/s).is_dir() for s in PAIR_SPLITS):
+                raise FileNotFoundError(f"{self.root} is not a {self.dataset.name} folder: it has none of "
+                                        f"{', '.join(s + '/' for s in PAIR_SPLITS)} (frames) beside <split>annot/ (masks)")
+        elif not (self.root/"JPEGImages").is_dir():
             raise FileNotFoundError(f"{self.root} is not a VOC-layout folder: it has no JPEGImages/ sub-folder. "
                                     "Point at the folder holding JPEGImages/ and SegmentationClass/ "
                                     "(e.g. VOCdevkit/VOC2012), or fetch VOC with `wsseg_download voc2012`.")
 
+    def _image_dirs(self) -> list[Path]:
+        return [self.root/s for s in PAIR_SPLITS] if self.dataset.layout == "pairs" else [self.root/"JPEGImages"]
+
     def image_path(self, image_id: str) -> Path:
-        "JPEGImages/<id>.jpg, or the id's PNG or TIFF there when there is no JPEG."
-        for ext in IMAGE_EXTS:
-            if (p := self.root/"JPEGImages"/f"{image_id}{ext}").is_file(): return p
-        return self.root/"JPEGImages"/f"{image_id}.jpg"
+        "JPEGImages/<id>.jpg (or the id's PNG or TIFF there); in the pairs layout <split>/<id>.png."
+        for folder in self._image_dirs():
+            for ext in IMAGE_EXTS:
+                if (p := folder/f"{image_id}{ext}").is_file(): return p
+        return self._image_dirs()[0]/f"{image_id}.jpg"
     def gt_path(self, image_id: str) -> Path | None:
-        for sub in ("SegmentationClass", "SegmentationClassAug"):
+        subs = [f"{s}annot" for s in PAIR_SPLITS] if self.dataset.layout == "pairs" else ["SegmentationClass", "SegmentationClassAug"]
+        for sub in subs:
             if (p := self.root/sub/f"{image_id}.png").is_file(): return p
         return None
 
     def all_ids(self) -> list[str]:
         "Ids with both an image and a GT mask, sorted."
-        return sorted({p.stem for p in (self.root/"JPEGImages").iterdir() if p.suffix.lower() in IMAGE_EXTS and self.gt_path(p.stem)})
+        return sorted({p.stem for d in self._image_dirs() if d.is_dir() for p in d.iterdir()
+                       if p.suffix.lower() in IMAGE_EXTS and self.gt_path(p.stem)})
 
     def split_ids(self, split_file: str | Path | None = None, # a file of ids, a split name ("train"), or None for all
                  ) -> list[str]:
         "Image ids of a split file (one id per line), or every id with image + GT."
         if split_file is None: return self.all_ids()
-        p, sets = Path(split_file), self.root/"ImageSets"/"Segmentation"
+        p, sets = Path(split_file), self.root if self.dataset.layout == "pairs" else self.root/"ImageSets"/"Segmentation"
         if not p.is_file() and (q := sets/f"{split_file}.txt").is_file(): p = q
         if not p.is_file():
             names = sorted(q.stem for q in sets.glob("*.txt")) if sets.is_dir() else []
             raise FileNotFoundError(f"Split file {split_file} not found: there is no such file, and no split of that "
                                     f"name in {sets} (split names there: {names or 'none'})")
-        try: ids = [l.split()[0] for l in p.read_text(encoding="utf-8").splitlines() if l.strip()]
+        try: ids = [_line_id(l) for l in p.read_text(encoding="utf-8").splitlines() if l.strip()]
         except UnicodeDecodeError as e:
             raise ValueError(f"Split file {p} is not UTF-8 text ({e}); expected one image id per line") from None
         if not ids: raise ValueError(f"Split file {p} lists no image ids")
@@ -385,9 +460,13 @@ class VOCFolder:
         "(H, W) GT class ids, 255 = void; checked against the image size."
         p = self.gt_path(image_id)
         if p is None:
-            raise FileNotFoundError(f"No GT mask for {image_id}: neither {self.root}/SegmentationClass/{image_id}.png "
-                                    f"nor {self.root}/SegmentationClassAug/{image_id}.png exists")
+            where = ("<split>annot/" if self.dataset.layout == "pairs" else "SegmentationClass/ or SegmentationClassAug/")
+            raise FileNotFoundError(f"No GT mask for {image_id}: {self.root} has no {where}{image_id}.png")
         gt = read_label_png(p)
+        if self.dataset.void != IGNORE: gt = np.where(gt == self.dataset.void, IGNORE, gt).astype(np.uint8)
+        if (bad := np.unique(gt[(gt >= self.dataset.n_classes) & (gt != IGNORE)])).size:
+            raise ValueError(f"GT {p} has class ids {bad[:10].tolist()}; {self.dataset.name} has 0..{self.dataset.n_classes - 1} "
+                             f"and void {self.dataset.void}")
         if gt.shape != self.size(image_id):
             raise ValueError(f"GT {p} is {gt.shape[1]}x{gt.shape[0]} but image {self.image_path(image_id)} is "
                              f"{self.size(image_id)[1]}x{self.size(image_id)[0]}")
@@ -456,12 +535,15 @@ class WeakLabels:
         return label
 
 # %% ../nbs/02_data.ipynb #43fa5c4a
-def save_weak_labels(out_dir: str | Path, weak: WeakLabels) -> None:
+def save_weak_labels(out_dir: str | Path, weak: WeakLabels,
+                     dataset: Dataset = VOC, # names the classes in the file
+                    ) -> None:
     "Write `boxes/<id>.json` and (if any) `scribbles/<id>.png` under `out_dir`, atomically."
     out_dir = Path(out_dir)
     write_json_atomic(out_dir/"boxes"/f"{weak.image_id}.json", {
         "image": weak.image_id, "width": weak.width, "height": weak.height,
-        "objects": [{"class_id": b.class_id, "class_name": b.class_name, "box_xyxy": list(b.box_xyxy),
+        **({} if dataset is VOC else {"dataset": dataset.name}),
+        "objects": [{"class_id": b.class_id, "class_name": dataset.classes[b.class_id], "box_xyxy": list(b.box_xyxy),
                      "source": b.source, "difficult": b.difficult, "truncated": b.truncated} for b in weak.boxes],
         "scribbles": weak.scribble_source})
     if weak.scribbles is not None:
@@ -471,6 +553,7 @@ def save_weak_labels(out_dir: str | Path, weak: WeakLabels) -> None:
 def load_weak_labels(weak_dir: str | Path, # folder with boxes/ and scribbles/
                      image_id: str,
                      use_scribbles: bool = True,
+                     dataset: Dataset = VOC, # whose class names the file uses
                     ) -> WeakLabels:
     "Read the weak labels of `image_id` written by `save_weak_labels` (or by hand in the same format)."
     weak_dir = Path(weak_dir)
@@ -487,10 +570,11 @@ def load_weak_labels(weak_dir: str | Path, # folder with boxes/ and scribbles/
         for o in d["objects"]:
             b = Box(int(o["class_id"]), tuple(int(v) for v in o["box_xyxy"]), o.get("source", "xml"),
                     bool(o.get("difficult", False)), bool(o.get("truncated", False))).check(w, h, str(p))
-            if "class_name" in o and o["class_name"] != b.class_name:
-                raise ValueError(f"object says class_id {b.class_id} ({b.class_name}) but class_name {o['class_name']!r}")
+            if "class_name" in o and o["class_name"] != dataset.classes[b.class_id]:
+                raise ValueError(f"object says class_id {b.class_id} ({dataset.classes[b.class_id]} in {dataset.name}) but "
+                                 f"class_name {o['class_name']!r}")
             boxes.append(b)
-    except (KeyError, TypeError, ValueError) as e:
+    except (KeyError, IndexError, TypeError, ValueError) as e:
         raise ValueError(f"Weak-label file {p} is malformed ({type(e).__name__}: {e}); expected "
                          '{"image", "width", "height", "objects": [{"class_id", "class_name", "box_xyxy", "source"}]}') from None
     scr, src = None, None
@@ -503,11 +587,12 @@ def load_weak_labels(weak_dir: str | Path, # folder with boxes/ and scribbles/
 # %% ../nbs/02_data.ipynb #a4c6f1c6
 def simulate_boxes(gt: np.ndarray, # (H,W) GT class ids, 255 = void
                    min_area: int = 100, # components smaller than this are dropped (pixels)
+                   things: Sequence[int] | None = None, # the classes that get boxes; None: every class but 0 (VOC)
                   ) -> list[Box]:
     "One box per connected component (8-connectivity) of each object class in the GT."
     boxes = []
     for cid in np.unique(gt):
-        if cid in (0, IGNORE): continue
+        if cid == IGNORE or (cid == 0 if things is None else cid not in things): continue
         comp = measure.label(gt == cid, connectivity=2)
         for r in measure.regionprops(comp):
             if r.area < min_area: continue

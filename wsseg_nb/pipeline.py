@@ -25,8 +25,8 @@ from .judge import logic_label
 from .learner import LearnerConfig
 from .core import (Param, call_cli, cli_errors, for_each_image, prepare_output, run_manifest, store_true,
                            write_json_atomic, write_text_atomic)
-from .data import (SCRIBBLE_LOCATIONS, VOC_CLASSES, Box, VOCFolder, WeakLabels, coco_json, image_seed,
-                           load_weak_labels, read_coco_boxes, read_label_png, save_weak_labels, simulate_boxes,
+from .data import (SCRIBBLE_LOCATIONS, VOC, VOC_CLASSES, Box, VOCFolder, WeakLabels, coco_json, image_seed,
+                           load_dataset, load_weak_labels, read_coco_boxes, read_label_png, save_weak_labels, simulate_boxes,
                            simulate_scribbles, write_label_png)
 from .metrics import SegMetric
 from .sam import MODEL_TYPES, SAM_MODEL_KEYS, get_sam, sam_pseudo_label
@@ -74,20 +74,21 @@ def coco_boxes(path: str | Path, # COCO instance JSON
 SCRIBBLE_MODES = ("scribblesup", "simulated", "none")
 
 def _weak_labels_job(data_root: str, out: str, boxes: str, scribbles: str, seed: int, coverage: float, line_width: int,
-                     min_area: int, coco: str | None, image_id: str) -> Counter:
+                     min_area: int, coco: str | None, dataset: str | None, image_id: str) -> Counter:
     "Write one image's weak labels; returns its counts."
-    voc, i, counts = VOCFolder(data_root), image_id, Counter(written=1)
+    ds = load_dataset(dataset)
+    voc, i, counts = VOCFolder(data_root, ds), image_id, Counter(written=1)
     h, w = voc.size(i)
     gt = voc.gt(i) if boxes in ("simulated", "instances") or scribbles == "simulated" else None
     bx = {"xml": lambda: voc.xml_boxes(i), "instances": lambda: voc.instance_boxes(i), "coco": lambda: coco_boxes(coco, i, (h, w)),
-          "simulated": lambda: simulate_boxes(gt, min_area), "none": lambda: []}[boxes]()
+          "simulated": lambda: simulate_boxes(gt, min_area, None if ds is VOC else ds.thing_ids), "none": lambda: []}[boxes]()
     scr, src = None, None
     if scribbles == "simulated":
         scr, src = simulate_scribbles(gt, image_seed(seed, i), coverage, line_width, min_area), "simulated"
     elif scribbles == "scribblesup":
         scr = voc.scribbles(i, line_width); src = "scribblesup" if scr is not None else None
         counts["without_scribbles"] += scr is None
-    save_weak_labels(out, WeakLabels(i, h, w, bx, scr, src))
+    save_weak_labels(out, WeakLabels(i, h, w, bx, scr, src), ds)
     counts["boxes"] += len(bx)
     return counts
 
@@ -99,14 +100,18 @@ def make_weak_labels(data_root: str | Path, # VOC-layout folder
                      seed: int = 0, coverage: float = 0.02, line_width: int = 3, min_area: int = 100,
                      skip_bad: bool = False, force: bool = False, progress: bool = True,
                      coco: str | Path | None = None, # boxes="coco": the COCO instance JSON
+                     dataset: str | Path | None = None, # a built-in name (voc, camvid) or a dataset.json; None: VOC
                     ) -> dict:
     "Write weak labels for every image of a split (and all boxes of the folder as `coco.json`); returns a summary."
     if boxes not in BOX_MODES: raise ValueError(f"boxes={boxes!r}; expected one of {BOX_MODES}")
     if (boxes == "coco") != (coco is not None): raise ValueError("--boxes coco and --coco FILE go together")
     if coco is not None: read_coco_boxes(coco)   # a bad file is one error, before any image
     if scribbles not in SCRIBBLE_MODES: raise ValueError(f"scribbles={scribbles!r}; expected one of {SCRIBBLE_MODES}")
-    voc, out = VOCFolder(data_root), Path(out)
+    ds = load_dataset(dataset)
+    if boxes in ("xml", "instances", "coco") and ds is not VOC: raise ValueError(f"--boxes {boxes} reads VOC's files; for {ds.name} use simulated or none")
+    voc, out = VOCFolder(data_root, ds), Path(out)
     params = dict(data_root=str(Path(data_root).resolve()), split_file=str(split_file) if split_file else None,
+                  **({} if ds is VOC else {"dataset": str(dataset)}),
                   boxes=boxes, scribbles=scribbles, seed=seed, coverage=coverage, line_width=line_width, min_area=min_area,
                   **({"coco": str(Path(coco).resolve())} if coco else {}))
     prepare_output(out, "wsseg_weaklabels", params, force)
@@ -119,11 +124,11 @@ def make_weak_labels(data_root: str | Path, # VOC-layout folder
     counts = Counter(existing=len(ids) - len(todo))
     with run_manifest(out/"manifest.json", "wsseg_weaklabels", params) as man:
         job = partial(_weak_labels_job, str(data_root), str(out), boxes, scribbles, seed, coverage, line_width, min_area,
-                      None if coco is None else str(coco))
+                      None if coco is None else str(coco), None if dataset is None else str(dataset))
         done, skipped = for_each_image(todo, job, skip_bad=skip_bad, desc="weak labels", progress=progress,
                                        on_done=lambda i, r: man.count())
         for r in done.values(): counts.update(r)
-        write_json_atomic(out/"coco.json", coco_json(out))   # the folder's boxes, for other tools
+        write_json_atomic(out/"coco.json", coco_json(out, ds.classes, voc.image_path(todo[0]).suffix if todo else ".jpg"))   # for other tools
         man.extra.update(counts=dict(counts), skipped=skipped)
     _report_skipped(skipped, "wsseg_weaklabels")
     return {"n_images": len(ids), **counts, "skipped": skipped}
@@ -240,9 +245,11 @@ def evaluate_folder(pred: str | Path, # folder of <id>.png predictions (class id
                     data_root: str | Path, # VOC-layout folder with the GT
                     split_file: str | Path | None = None, # ids to score; default all predictions
                     progress: bool = False,
+                    dataset: str | Path | None = None, # a built-in name (voc, camvid) or a dataset.json; None: VOC
                    ) -> dict:
     "mIoU and per-class IoU (percent) of the predictions in `pred`."
-    voc, pred = VOCFolder(data_root), Path(pred)
+    ds = load_dataset(dataset)
+    voc, pred = VOCFolder(data_root, ds), Path(pred)
     if not pred.is_dir(): raise FileNotFoundError(f"Prediction folder {pred} does not exist")
     ids = voc.split_ids(split_file) if split_file else sorted(p.stem for p in pred.glob("*.png"))
     if not ids: raise ValueError(f"{pred} holds no <id>.png predictions")
@@ -250,7 +257,7 @@ def evaluate_folder(pred: str | Path, # folder of <id>.png predictions (class id
     if missing:
         raise FileNotFoundError(f"{len(missing)} of {len(ids)} images of the split have no prediction in {pred}, "
                                 f"e.g. {missing[:10]}; predict them, or evaluate another split")
-    met = SegMetric(len(VOC_CLASSES), class_names=VOC_CLASSES)
+    met = SegMetric(ds.n_classes, class_names=ds.classes)
     for i in tqdm(ids, desc="evaluate", disable=not progress):
         p, g = read_label_png(pred/f"{i}.png"), voc.gt(i)
         if p.shape != g.shape:
@@ -404,6 +411,7 @@ def wsseg_weaklabels(data_root: Param("VOC-layout folder (holds JPEGImages/, Seg
                      split_file: Param("file of image ids, or a split name under ImageSets/Segmentation", str) = None,
                      boxes: Param("where boxes come from (coco: the --coco file)", str, choices=BOX_MODES) = "simulated",
                      coco: Param("--boxes coco: a COCO instance JSON (categories named by VOC class)", str) = None,
+                     dataset: Param("voc (default), camvid, or a dataset.json: classes, things, void, layout", str) = None,
                      scribbles: Param("where scribbles come from", str, choices=SCRIBBLE_MODES) = "simulated",
                      seed: Param("seed of the simulation", int) = 0,
                      coverage: Param("simulated scribbles: fraction of each region covered", float) = 0.02,
@@ -413,7 +421,7 @@ def wsseg_weaklabels(data_root: Param("VOC-layout folder (holds JPEGImages/, Seg
                      force: Param("redo images already written / overwrite a folder made with other parameters", store_true) = False):
     "Write weak labels (boxes and scribbles) for the images of a VOC-layout folder."
     s = cli_errors(lambda: make_weak_labels(data_root, out, split_file, boxes, scribbles, seed, coverage,
-                                             line_width, min_area, skip_bad, force, coco=coco), "wsseg_weaklabels")
+                                             line_width, min_area, skip_bad, force, coco=coco, dataset=dataset), "wsseg_weaklabels")
     print(f"wsseg_weaklabels: {s.get('written', 0)} written, {s.get('existing', 0)} already there, "
           f"{len(s['skipped'])} skipped, {s.get('boxes', 0)} boxes → {out}")
 
@@ -485,9 +493,10 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
 def wsseg_evaluate(pred: Param("folder of <id>.png predictions", str, required=True) = None,
                    data_root: Param("VOC-layout folder with the GT", str, required=True) = None,
                    split_file: Param("file of image ids, or a split name; default: every prediction present", str) = None,
-                   json: Param("also write the result as JSON to this file", str) = None):
+                   json: Param("also write the result as JSON to this file", str) = None,
+                   dataset: Param("voc (default), camvid, or a dataset.json: classes, things, void, layout", str) = None):
     "Print per-class IoU and mIoU (percent) of a folder of predictions."
-    res = cli_errors(lambda: evaluate_folder(pred, data_root, split_file, progress=True), "wsseg_evaluate")
+    res = cli_errors(lambda: evaluate_folder(pred, data_root, split_file, progress=True, dataset=dataset), "wsseg_evaluate")
     print(format_result(res), flush=True)   # first: a failing --json write must not lose the table
     def write():
         try: write_json_atomic(json, res)
