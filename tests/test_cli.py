@@ -150,3 +150,21 @@ def test_grabcut_is_deterministic_in_any_subset_and_pool(tmp_path):
     assert sub.returncode == 0, sub.stderr
     for i in ids:
         assert (tmp_path / "sub" / f"{i}.png").read_bytes() == (tmp_path / "full" / f"{i}.png").read_bytes(), i
+
+
+def test_camvid_as_shipped(tmp_path):
+    "The three data CLIs on SegNet's CamVid layout (the bundled frames), with --dataset camvid and a split name."
+    root, weak = sample_root("camvid"), tmp_path / "weak"
+    r = run("wsseg_weaklabels", str(root), "--dataset", "camvid", "--split-file", "val", "--boxes", "simulated",
+            "--scribbles", "simulated", "--out", str(weak))
+    assert r.returncode == 0 and "6 written" in r.stdout, r.stderr
+    objs = [o for p in (weak / "boxes").glob("*.json") for o in json.loads(p.read_text())["objects"]]
+    assert objs and {o["class_name"] for o in objs} <= {"pole", "signsymbol", "car", "pedestrian", "bicyclist"}
+    r = run("wsseg_pseudolabel", "--dataset", "camvid", "--method", "grabcut", "--data-root", str(root),
+            "--weak-labels", str(weak), "--out", str(tmp_path / "pl"), "--workers", "0")
+    assert r.returncode == 0 and "6 written" in r.stdout, r.stderr
+    r = run("wsseg_evaluate", "--dataset", "camvid", "--pred", str(tmp_path / "pl"), "--data-root", str(root))
+    assert r.returncode == 0 and "pedestrian" in r.stdout and "aeroplane" not in r.stdout, r.stderr
+    assert 20 < float(r.stdout.strip().splitlines()[-1].split()[1]) < 100
+    r = run("wsseg_weaklabels", str(root), "--out", str(tmp_path / "w2"))      # VOC's layout expected: a clear error
+    assert r.returncode == 1 and "no JPEGImages/" in r.stderr

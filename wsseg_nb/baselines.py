@@ -6,26 +6,45 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Sequence
 
 import cv2
 import numpy as np
+from scipy import ndimage
 
 from .data import IGNORE, WeakLabels, image_seed
 
 # %% auto #0
-__all__ = ['fill_boxes', 'grabcut']
+__all__ = ['stuff_fill', 'fill_boxes', 'grabcut']
 
 # %% ../nbs/05_baselines.ipynb #26112ef4
 def _by_area(weak: WeakLabels) -> list:
     return sorted(weak.boxes, key=lambda b: -b.area)
 
+def stuff_fill(weak: WeakLabels, # the image's weak labels
+               things: Sequence[int], # the dataset's thing class ids
+              ) -> np.ndarray:
+    "(H, W) uint8: each pixel the stuff class of its nearest stuff-scribble pixel (255 where no stuff is scribbled)."
+    out = np.full((weak.height, weak.width), IGNORE, np.uint8)
+    if weak.scribbles is None: return out
+    stuff = (weak.scribbles != IGNORE) & ~np.isin(weak.scribbles, things)
+    if not stuff.any(): return out
+    _, (iy, ix) = ndimage.distance_transform_edt(~stuff, return_indices=True)
+    return weak.scribbles[iy, ix]
+
+def _canvas(weak: WeakLabels, things: Sequence[int] | None, use_scribbles: bool) -> np.ndarray:
+    "What lies under the boxes: background (VOC), or the nearest scribbled stuff (datasets with stuff)."
+    if things is None: return np.zeros((weak.height, weak.width), dtype=np.uint8)
+    return stuff_fill(weak if use_scribbles else weak.without_scribbles(), things)
+
 def fill_boxes(image: np.ndarray | None, # (H,W,3) RGB; unused, for a common signature
                weak: WeakLabels,
                use_scribbles: bool = False, # paint scribble pixels over the boxes
                stats: Counter | None = None, # counts updated in place ("boxes")
+               things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (stuff outside boxes from scribbles)
               ) -> np.ndarray:
     "(H, W) uint8: each box filled with its class, smaller boxes on top."
-    out = np.zeros((weak.height, weak.width), dtype=np.uint8)
+    out = _canvas(weak, things, use_scribbles)
     for b in _by_area(weak):
         x0, y0, x1, y1 = b.box_xyxy
         out[y0:y1, x0:x1] = b.class_id
@@ -81,6 +100,7 @@ def grabcut(image: np.ndarray, # (H,W,3) uint8 RGB
             seed: int = 0, # OpenCV's generator is seeded per image from this and the image id
             crop_margin: float | None = None, # None: GrabCut over the whole image; m: over the box plus m of its size around it
             max_pixels: int = 0, # run GrabCut on a copy of at most this many pixels (0 = full resolution)
+            things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (stuff outside boxes from scribbles)
            ) -> np.ndarray:
     "(H, W) uint8 pseudo-label from GrabCut per box, seeded by scribbles."
     cv2.setRNGSeed(image_seed(seed, weak.image_id) % 2**31)   # GrabCut's k-means draws from it: same labels in any order or subset
@@ -90,7 +110,7 @@ def grabcut(image: np.ndarray, # (H,W,3) uint8 RGB
     stats = stats if stats is not None else Counter()
     bgr = np.ascontiguousarray(image[..., ::-1])
     scr = weak.scribbles if (use_scribbles and weak.scribbles is not None) else None
-    out = np.zeros((weak.height, weak.width), dtype=np.uint8)
+    out = _canvas(weak, things, scr is not None)
     for b in _by_area(weak):
         fg, (wx0, wy0, wx1, wy1) = _grabcut_box(bgr, b, scr, iters, crop_margin, max_pixels)
         x0, y0, x1, y1 = b.box_xyxy

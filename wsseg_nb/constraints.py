@@ -401,6 +401,7 @@ def formula_terms(labels: np.ndarray, # (H, W) uint8 class ids (255 = background
                   confidence: float = 0.95, # probability the soft map gives the labelled class
                   n_segments: int = 300, # SLIC superpixels at the working size
                   superpixels: np.ndarray | None = None, # (h, w) at the working size, if already computed (else from image)
+                  things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
                  ) -> dict[str, float]:
     "Each applicable constraint's log-truth for `labels`, made soft, at the working size."
     if labels.shape != (weak.height, weak.width):
@@ -409,7 +410,7 @@ def formula_terms(labels: np.ndarray, # (H, W) uint8 class ids (255 = background
     hw = working_size(weak.height, weak.width, size)
     sp = superpixels
     if sp is None and image is not None and "border" in constraints: sp = working_superpixels(image, hw, n_segments)
-    encoded = encode_weak(weak, hw, superpixels=sp)
+    encoded = encode_weak(weak, hw, superpixels=sp, things=things)
     _, terms = build_loss(soft_scores(labels, encoded.classes, hw, confidence), encoded, constraints, reduce=reduce)
     return {k: float(v) for k, v in terms.items()}
 
@@ -422,10 +423,11 @@ def formula_truth(labels: np.ndarray, # (H, W) uint8 class ids, the label map to
                   confidence: float = 0.95, # probability the soft map gives the labelled class
                   n_segments: int = 300, # SLIC superpixels at the working size
                   superpixels: np.ndarray | None = None, # (h, w) at the working size, if already computed
+                  things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
                  ) -> float:
     "The log-truth of the whole formula (the weighted conjunction) for a hard label map made soft."
     terms = formula_terms(labels, weak, image, size=size, constraints=constraints, reduce=reduce,
-                          confidence=confidence, n_segments=n_segments, superpixels=superpixels)
+                          confidence=confidence, n_segments=n_segments, superpixels=superpixels, things=things)
     w = {**DEFAULT_WEIGHTS}
     return sum(w.get(k, 1.0) * v for k, v in terms.items())
 

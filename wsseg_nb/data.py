@@ -667,6 +667,8 @@ def simulate_weak_labels(image_id: str, # the image's id (also seeds its scribbl
                       "simulated" if scribbles else None)
 
 # %% ../nbs/02_data.ipynb #348c63c7
-def sample_root() -> Path:
-    "The bundled VOC-layout sample folder."
-    return Path(str(importlib.resources.files("wsseg_nb")))/"sample"
+def sample_root(dataset: str = "voc", # voc: 10 VOC 2012 images; camvid: 6 CamVid frames (SegNet layout)
+               ) -> Path:
+    "A bundled sample folder (with its NOTICE.md)."
+    if dataset not in ("voc", "camvid"): raise ValueError(f"no bundled sample of {dataset!r}; expected voc or camvid")
+    return Path(str(importlib.resources.files("wsseg_nb")))/("sample" if dataset == "voc" else "sample_camvid")

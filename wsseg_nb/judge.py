@@ -27,10 +27,11 @@ def select_by_formula(candidates: dict[str, np.ndarray], # name -> (H, W) uint8 
                       size: int = 128, # the judge's working long side
                       reduce: str = DEFAULT_REDUCE,
                       stats: Counter | None = None, # "chosen:<name>" per image and per box swapped in
+                      things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
                      ) -> np.ndarray:
     "The candidate with the truest formula, then box by box (largest first) each candidate where it raises the truth."
     sp = working_superpixels(image, working_size(weak.height, weak.width, size)) if "border" in constraints else None
-    truth = lambda m: formula_truth(m, weak, size=size, constraints=constraints, reduce=reduce, superpixels=sp)
+    truth = lambda m: formula_truth(m, weak, size=size, constraints=constraints, reduce=reduce, superpixels=sp, things=things)
     scores = {name: truth(m) for name, m in candidates.items()}
     first = max(scores, key=scores.get)
     best, cur = scores[first], candidates[first].copy()
@@ -78,14 +79,15 @@ def logic_label(image: np.ndarray, # (H, W, 3) uint8 RGB
                 weak: WeakLabels,
                 use_scribbles: bool = True, # scribbles seed the candidates and are painted on the result
                 stats: Counter | None = None, # which candidate the judge chose, per image and per box
+                things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
                 **options, # JudgeConfig fields, LearnerConfig fields
                ) -> np.ndarray:
     "Pseudo-labeller `(image, weak) -> (H, W) uint8`: GrabCut and the logic learner propose, the formula chooses."
     cfg = judge_config(**options)
     if not use_scribbles: weak = weak.without_scribbles()
-    make = {"grabcut": lambda: grabcut(image, weak, crop_margin=cfg.grabcut_margin, max_pixels=cfg.grabcut_pixels),
-            "learner": lambda: logic_learner(image, weak, **cfg.learner)}
+    make = {"grabcut": lambda: grabcut(image, weak, crop_margin=cfg.grabcut_margin, max_pixels=cfg.grabcut_pixels, things=things),
+            "learner": lambda: logic_learner(image, weak, things=things, **cfg.learner)}
     cands = {name: make[name]() for name in cfg.candidates}
     if stats is not None: stats["images"] += 1
     if len(cands) == 1: return next(iter(cands.values()))
-    return select_by_formula(cands, weak, image, cfg.judge, cfg.judge_size, cfg.judge_reduce, stats)
+    return select_by_formula(cands, weak, image, cfg.judge, cfg.judge_size, cfg.judge_reduce, stats, things)

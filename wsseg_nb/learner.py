@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -51,7 +51,7 @@ def seed_weights(labels: ImageLabels, box_weight: float = 0.3, scribble_weight: 
     "(C, h, w) seed weight of each pixel for each channel's colour histogram."
     C, h, w = labels.n_channels, labels.height, labels.width
     wts = np.zeros((C, h, w), np.float32)
-    if labels.boxes: wts[0][~labels.inside_any.numpy()] = 1.0
+    if labels.boxes and labels.things is None: wts[0][~labels.inside_any.numpy()] = 1.0   # VOC: outside the boxes is background
     for c, x0, y0, x1, y1 in labels.boxes: wts[c, y0:y1, x0:x1] = np.maximum(wts[c, y0:y1, x0:x1], box_weight)
     if labels.scribbles is not None:
         s = labels.scribbles.numpy()
@@ -125,6 +125,7 @@ def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
                         weak: WeakLabels,
                         cfg: LearnerConfig | None = None, # default: LearnerConfig()
                         history: list | None = None, # if given, per-step {name: log-truth} is appended
+                        things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
                        ) -> tuple[Tensor, ImageLabels]:
     "Train on one image; returns ((C, h, w) logits at the working size, the encoded labels)."
     cfg = cfg or LearnerConfig()
@@ -136,7 +137,7 @@ def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
     h, w = working_size(H, W, cfg.size)
     small = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
     sp = slic_superpixels(small, n_segments=cfg.n_segments)
-    labels, lab_px = encode_weak(weak, (h, w), superpixels=sp), lab_image(small)
+    labels, lab_px = encode_weak(weak, (h, w), superpixels=sp, things=things), lab_image(small)
     nb_opts = {"connectivity": cfg.connectivity}
     if cfg.contrast_gating: nb_opts["weights"] = contrast_weights(lab_px, cfg.connectivity)
     seeds = seed_weights(labels, cfg.box_weight, cfg.scribble_weight)
@@ -170,18 +171,23 @@ def superpixel_pool(prob: Tensor, # (C, H, W) memberships
     sums = torch.zeros(C, n, dtype=prob.dtype).index_add_(1, sp, prob.reshape(C, -1))
     return (sums / torch.bincount(sp, minlength=n).clamp(min=1))[:, sp].reshape(prob.shape)
 
-def logic_learner(image: np.ndarray, weak: WeakLabels, use_scribbles: bool = True,
-                  stats: Counter | None = None, **cfg_overrides) -> np.ndarray:
-    "Pseudo-labeller `(image, weak) -> (H, W) uint8` for `wsseg_pseudolabel --method logic`."
+def logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
+                  weak: WeakLabels, # its boxes and scribbles
+                  use_scribbles: bool = True, # train on the scribbles and paint them on the result
+                  stats: Counter | None = None, # "images" counted in place
+                  things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
+                  **cfg_overrides, # LearnerConfig fields
+                 ) -> np.ndarray:
+    "Pseudo-labeller `(image, weak) -> (H, W) uint8`: the logic learner alone (a candidate of `--method logic`)."
     cfg = LearnerConfig(**cfg_overrides)
     if not use_scribbles: weak = weak.without_scribbles()
-    logits, labels = train_logic_learner(image, weak, cfg)
+    logits, labels = train_logic_learner(image, weak, cfg, things=things)
     H, W = image.shape[:2]
     prob = torch.softmax(F.interpolate(logits[None], size=(H, W), mode="bilinear", align_corners=False)[0], 0)
     if cfg.pool_segments:
         prob = superpixel_pool(prob, slic_superpixels(image, n_segments=cfg.pool_segments))
     if cfg.allowed_by_construction and weak.boxes:   # the box masks again, at full resolution
-        prob = prob.masked_fill(~encode_weak(weak).allowed, 0.0)
+        prob = prob.masked_fill(~encode_weak(weak, things=things).allowed, 0.0)
     out = np.array(labels.classes, dtype=np.uint8)[prob.argmax(0).numpy()]
     if stats is not None: stats["images"] += 1
     return weak.paint_scribbles(out, use_scribbles)

@@ -157,16 +157,18 @@ SAM_METHODS = ("sam-boxes", "sam-scribbles", "sam")
 POOLED = ("grabcut", "logic")   # per-image CPU work: by default a pool of one-thread processes, one per core
 
 def _pseudo_label_job(method: str, data_root: str, weak_dir: str, out: str, use_scribbles: bool, options: dict,
-                      image_id: str) -> dict:
+                      dataset: str | None, image_id: str) -> dict:
     "Label one image and write it; returns its seconds and the labeller's counts."
-    weak = load_weak_labels(weak_dir, image_id, use_scribbles)
-    image = VOCFolder(data_root).image(image_id)
+    ds = load_dataset(dataset)
+    weak = load_weak_labels(weak_dir, image_id, use_scribbles, ds)
+    image = VOCFolder(data_root, ds).image(image_id)
     if image.shape[:2] != (weak.height, weak.width):
         raise ValueError(f"{Path(weak_dir)/'boxes'/f'{image_id}.json'} says {weak.width}x{weak.height} but the image is "
                          f"{image.shape[1]}x{image.shape[0]}; were the weak labels made for another copy of the image?")
     stats = Counter()
     t0 = time.perf_counter()
-    label = PSEUDO_LABELLERS[method](image, weak, use_scribbles=use_scribbles, stats=stats, **options)
+    stuff = {} if ds.background is not None else {"things": ds.thing_ids}   # a dataset with stuff: what is a thing
+    label = PSEUDO_LABELLERS[method](image, weak, use_scribbles=use_scribbles, stats=stats, **stuff, **options)
     seconds = time.perf_counter() - t0
     write_label_png(Path(out)/f"{image_id}.png", label, {"source": f"wsseg_nb {method}"})
     return {"seconds": seconds, "stats": stats}
@@ -212,13 +214,20 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
                        progress: bool = True, # progress bars
                        shard: tuple[int, int] | None = None, # (rank, world): label ids[rank::world]; None = torchrun's, if any
                        workers: int | None = None, # processes of one thread each; None = one per core for grabcut/logic on >= 8 images
+                       dataset: str | Path | None = None, # a built-in name (voc, camvid) or a dataset.json; None: VOC
                        **options, # passed to the method
                       ) -> dict:
     "Write pseudo-labels for a split with `method`; returns a summary (counts, seconds per image)."
-    voc, out, weak_dir = VOCFolder(data_root), Path(out), Path(weak_labels)
+    ds = load_dataset(dataset)
+    if ds.background is not None and ds.classes.index(ds.background) != 0:
+        raise ValueError(f"dataset {ds.name}: the pseudo-labellers take class 0 as the background; {ds.background!r} is not")
+    if method == "sam" and ds is not VOC and not options.get("decoder"):
+        raise ValueError(f"--method sam fine-tunes on VOC-style data only so far; on {ds.name} use sam-boxes or sam-scribbles")
+    voc, out, weak_dir = VOCFolder(data_root, ds), Path(out), Path(weak_labels)
     rank, world, ids, manifest = _shard(method, _pseudo_label_ids(method, voc, weak_dir, split_file, options), shard, options)
     params = dict(method=method, data_root=str(Path(data_root).resolve()), weak_labels=str(weak_dir.resolve()),
-                  split_file=str(split_file) if split_file else None, use_scribbles=use_scribbles, options=options)
+                  split_file=str(split_file) if split_file else None, use_scribbles=use_scribbles, options=options,
+                  **({} if ds is VOC else {"dataset": str(dataset)}))
     prepare_output(out, "wsseg_pseudolabel", params, force, manifest)
     prev = {} if force else _previous_timing(out/manifest)   # a resumed run keeps the earlier images' time
     with run_manifest(out/manifest, "wsseg_pseudolabel", params, shard=[rank, world]) as man:
@@ -228,7 +237,8 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
         if method in SAM_METHODS: get_sam(**{k: options[k] for k in SAM_MODEL_KEYS if k in options})   # a bad model fails once, here
         todo = [i for i in ids if force or not (out/f"{i}.png").is_file()]
         if workers is None: workers = len(os.sched_getaffinity(0)) if method in POOLED and len(todo) >= 8 else 0
-        job = partial(_pseudo_label_job, method, str(data_root), str(weak_dir), str(out), use_scribbles, options)
+        job = partial(_pseudo_label_job, method, str(data_root), str(weak_dir), str(out), use_scribbles, options,
+                      None if dataset is None else str(dataset))
         t_wall = time.perf_counter()
         done, skipped = for_each_image(todo, job, workers if method in POOLED else 0, skip_bad,
                                        f"pseudo-labels ({method})", progress, on_done=lambda i, r: man.count())
@@ -463,7 +473,8 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
                       negative: Param(f"sam*: negative points per object from other scribbles (default: {_TUNE.n_negative})", int) = None,
                       threshold: Param("sam*: mark pixels whose class probability is below this as 255 (no prediction; default: none)", float) = None,
                       decoder: Param("sam: use this fine-tuned decoder.pt instead of fine-tuning", str) = None,
-                      device: Param("sam*: cpu, cuda, cuda:1 (default: cpu)", str) = None):
+                      device: Param("sam*: cpu, cuda, cuda:1 (default: cpu)", str) = None,
+                      dataset: Param("voc (default), camvid, or a dataset.json: classes, things, void, layout", str) = None):
     "Write pseudo-labels (palette PNGs) from weak labels: filled boxes, GrabCut, the logic learner, or SAM."
     sam_vals = dict(model_type=model_type, checkpoint=checkpoint, cache=cache, epochs=epochs, lr=lr, batch=batch,
                     points=points, negative=negative, threshold=threshold, device=device, decoder=decoder)
@@ -484,7 +495,7 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
     if method != "sam" and any(v is not None for v in (epochs, lr, batch, decoder)):
         usage("--epochs, --lr, --batch and --decoder apply to --method sam (fine-tuning) only")
     s = cli_errors(lambda: make_pseudo_labels(method, data_root, weak_labels, out, split_file, not no_scribbles,
-                                               skip_bad, force, workers=workers, **options), "wsseg_pseudolabel")
+                                               skip_bad, force, workers=workers, dataset=dataset, **options), "wsseg_pseudolabel")
     extra = f", {s['fallbacks']} of {s['boxes']} boxes fell back to filling" if "fallbacks" in s else ""
     print(f"wsseg_pseudolabel: {s.get('written', 0)} written, {s.get('existing', 0)} already there, "
           f"{len(s['skipped'])} skipped, {s['seconds_per_image']:.2f} s/image{extra} → {out}")

@@ -32,6 +32,7 @@ from tqdm.auto import tqdm
 from .core import Param, atomic_write, call_cli, cli_errors, fingerprint, get_device, read_checkpoint, sha256_file
 from .download import SAM_CHECKPOINTS
 
+from .baselines import stuff_fill
 from .data import IGNORE, VOCFolder, WeakLabels
 from .logic import exists
 
@@ -426,6 +427,7 @@ def sam_pseudo_label(image: np.ndarray, # (H, W, 3) uint8 RGB
                      sampling: str = "spread", # spread (farthest-point) or random
                      threshold: float | None = None, # confidence below which pixels become 255
                      clip_to_boxes: bool = True, # an object given a box covers nothing outside it
+                     things: Sequence[int] | None = None, # a dataset with stuff: its thing ids; SAM labels things, stuff comes from scribbles
                     ) -> np.ndarray:
     "Pseudo-labeller `(image, weak) -> (H, W) uint8` from SAM's masks."
     if prompt not in ("boxes", "scribbles", "both"): raise ValueError(f"prompt={prompt!r}; expected boxes, scribbles or both")
@@ -437,13 +439,15 @@ def sam_pseudo_label(image: np.ndarray, # (H, W, 3) uint8 RGB
     if prompt == "scribbles": w = w.without_boxes()
     prompts = make_prompts(w, n_points=n_points, n_negative=n_negative, sampling=sampling, seed=seed)
     if stats is not None: stats["objects"] += len(prompts); stats["images"] += 1
-    out = np.zeros((weak.height, weak.width), np.uint8)
+    out = np.zeros((weak.height, weak.width), np.uint8) if things is None else stuff_fill(weak if use_scribbles else weak.without_scribbles(), things)
     if prompts:
         emb = image_embedding(sam, image, weak.image_id, EmbeddingCache(cache, sam.wsseg_fingerprint) if cache else None)
         with torch.no_grad():
             ml = decode_objects(sam, emb, prompts)
             classes = sorted({0, *(p.class_id for p in prompts)})
-            out = label_objects(ml, prompts, classes, clip_to_boxes, threshold)
+            objects = label_objects(ml, prompts, classes, clip_to_boxes, threshold)
+            if things is None: out = objects
+            else: sure = np.isin(objects, things); out[sure] = objects[sure]
     elif stats is not None: stats["no_prompt"] += 1
     return weak.paint_scribbles(out, use_scr)
 
