@@ -143,7 +143,7 @@ def encode_weak(weak: WeakLabels,
         scr[torch.from_numpy(ys * h // H), torch.from_numpy(xs * w // W)] = torch.from_numpy(lut[weak.scribbles[ys, xs]])
     sp = None if superpixels is None else torch.as_tensor(np.asarray(superpixels), dtype=torch.int64)
     return ImageLabels(classes, h, w, boxes, scr, sp, None if tags is None else tuple(ch[t] for t in tags),
-                       inner_boxes=inner, things=None if things is None else tuple(ch[t] for t in things))
+                       inner_boxes=inner, things=None if things is None else tuple(ch[t] for t in things if t in ch))
 
 # %% ../nbs/03_constraints.ipynb #75bd0f8a
 def _reduce(truth: Tensor, mask: Tensor | None, reduce: str, per_grounding: bool):
