@@ -109,21 +109,24 @@ def read_label_png(path: str | Path) -> np.ndarray:
 
 def label_png_bytes(label: np.ndarray, # (H, W) class ids, 255 = void/unlabelled
                     info: dict[str, str] | None = None, # text chunks, e.g. {"source": "simulated"}
+                    palette: np.ndarray | None = None, # (256, 3) uint8 colours; None: VOC's
                    ) -> bytes:
-    "Encode a label map as a VOC palette PNG."
+    "Encode a label map as a palette PNG (pixel values are class ids; the palette only colours them)."
     label = np.asarray(label)
     if label.ndim != 2 or label.dtype != np.uint8:
         raise ValueError(f"label map must be a 2-D uint8 array, got shape {label.shape} dtype {label.dtype}")
     im = Image.fromarray(label, mode="P")
-    im.putpalette(VOC_PALETTE.ravel().tolist())
+    im.putpalette((VOC_PALETTE if palette is None else np.asarray(palette, np.uint8)).ravel().tolist())
     meta = PngImagePlugin.PngInfo()
     for k, v in (info or {}).items(): meta.add_text(k, str(v))
     buf = io.BytesIO(); im.save(buf, format="PNG", pnginfo=meta)
     return buf.getvalue()
 
-def write_label_png(path: str | Path, label: np.ndarray, info: dict[str, str] | None = None) -> Path:
-    "Write a label map as a VOC palette PNG, atomically."
-    return write_bytes_atomic(path, label_png_bytes(label, info))
+def write_label_png(path: str | Path, label: np.ndarray, info: dict[str, str] | None = None,
+                    palette: np.ndarray | None = None, # (256, 3) uint8 colours; None: VOC's
+                   ) -> Path:
+    "Write a label map as a palette PNG, atomically."
+    return write_bytes_atomic(path, label_png_bytes(label, info, palette))
 
 def label_png_info(path: str | Path) -> dict[str, str]:
     "Text chunks of a PNG (e.g. its `source`)."
@@ -329,7 +332,7 @@ def read_scribbles(path: str | Path, height: int, width: int, line_width: int = 
     return out
 
 # %% ../nbs/02_data.ipynb #6570e9d9
-LAYOUTS = ("voc", "pairs")
+LAYOUTS = ("voc", "pairs", "folders")
 
 @dataclass(frozen=True, kw_only=True)
 class Dataset:
@@ -339,7 +342,8 @@ class Dataset:
     things: tuple[str, ...]                  # classes with boxes (objects); the others are stuff (scribbles and tags only)
     background: str | None = None            # the class meaning "no object" (VOC's background); None: every pixel is some class
     void: int = IGNORE                       # the GT's value for unlabelled pixels (read as 255)
-    layout: str = "voc"                      # voc | pairs (see above)
+    layout: str = "voc"                      # voc | pairs | folders (see above)
+    palette: tuple[tuple[int, int, int], ...] | None = None   # an RGB colour per class for the PNGs we write; None: VOC's colour map
 
     def __post_init__(self):
         object.__setattr__(self, "classes", tuple(self.classes)); object.__setattr__(self, "things", tuple(self.things))
@@ -351,6 +355,16 @@ class Dataset:
         if self.background is not None and (self.background not in self.classes or self.background in self.things):
             raise ValueError(f"{where}: background {self.background!r} must be one of its classes and not a thing")
         if 0 <= self.void < len(self.classes): raise ValueError(f"{where}: void {self.void} is the id of class {self.classes[self.void]!r}")
+        if self.palette is not None:
+            object.__setattr__(self, "palette", tuple(tuple(int(v) for v in c) for c in self.palette))
+            if len(self.palette) != len(self.classes) or any(len(c) != 3 or not all(0 <= v < 256 for v in c) for c in self.palette):
+                raise ValueError(f"{where}: palette needs one [r, g, b] (0..255) per class ({len(self.classes)})")
+
+    def colours(self) -> np.ndarray:
+        "(256, 3) uint8 palette of its label PNGs: its classes' colours, VOC's map for the rest (255: void)."
+        out = VOC_PALETTE.copy()
+        if self.palette is not None: out[:len(self.palette)] = self.palette
+        return out
 
     @property
     def n_classes(self) -> int: return len(self.classes)
@@ -401,10 +415,14 @@ class VOCFolder:
     "Read access to a dataset folder: VOC's layout, or another `Dataset`'s."
     root: Path
     dataset: Dataset = VOC
+    mapping: str = "percentile"   # intensity mapping of images deeper than 8 bits (`to_rgb8`)
 
     def __post_init__(self):
         self.root = Path(self.root).expanduser()
-        if self.dataset.layout == "pairs":
+        if self.dataset.layout == "folders":
+            if not (self.root/"images").is_dir():
+                raise FileNotFoundError(f"{self.root} is not a {self.dataset.name} folder: it has no images/ (beside masks/)")
+        elif self.dataset.layout == "pairs":
             if not any((self.root/s).is_dir() for s in PAIR_SPLITS):
                 raise FileNotFoundError(f"{self.root} is not a {self.dataset.name} folder: it has none of "
                                         f"{', '.join(s + '/' for s in PAIR_SPLITS)} (frames) beside <split>annot/ (masks)")
@@ -414,7 +432,7 @@ class VOCFolder:
                                     "(e.g. VOCdevkit/VOC2012), or fetch VOC with `wsseg_download voc2012`.")
 
     def _image_dirs(self) -> list[Path]:
-        return [self.root/s for s in PAIR_SPLITS] if self.dataset.layout == "pairs" else [self.root/"JPEGImages"]
+        return {"pairs": [self.root/s for s in PAIR_SPLITS], "folders": [self.root/"images"]}.get(self.dataset.layout, [self.root/"JPEGImages"])
 
     def image_path(self, image_id: str) -> Path:
         "JPEGImages/<id>.jpg (or the id's PNG or TIFF there); in the pairs layout <split>/<id>.png."
@@ -423,7 +441,8 @@ class VOCFolder:
                 if (p := folder/f"{image_id}{ext}").is_file(): return p
         return self._image_dirs()[0]/f"{image_id}.jpg"
     def gt_path(self, image_id: str) -> Path | None:
-        subs = [f"{s}annot" for s in PAIR_SPLITS] if self.dataset.layout == "pairs" else ["SegmentationClass", "SegmentationClassAug"]
+        subs = {"pairs": [f"{s}annot" for s in PAIR_SPLITS], "folders": ["masks"]}.get(self.dataset.layout,
+                                                                                      ["SegmentationClass", "SegmentationClassAug"])
         for sub in subs:
             if (p := self.root/sub/f"{image_id}.png").is_file(): return p
         return None
@@ -437,7 +456,7 @@ class VOCFolder:
                  ) -> list[str]:
         "Image ids of a split file (one id per line), or every id with image + GT."
         if split_file is None: return self.all_ids()
-        p, sets = Path(split_file), self.root if self.dataset.layout == "pairs" else self.root/"ImageSets"/"Segmentation"
+        p, sets = Path(split_file), self.root if self.dataset.layout != "voc" else self.root/"ImageSets"/"Segmentation"
         if not p.is_file() and (q := sets/f"{split_file}.txt").is_file(): p = q
         if not p.is_file():
             names = sorted(q.stem for q in sets.glob("*.txt")) if sets.is_dir() else []
@@ -449,7 +468,7 @@ class VOCFolder:
         if not ids: raise ValueError(f"Split file {p} lists no image ids")
         return ids
 
-    def image(self, image_id: str) -> np.ndarray: return read_image(self.image_path(image_id))
+    def image(self, image_id: str) -> np.ndarray: return read_image(self.image_path(image_id), self.mapping)
     def size(self, image_id: str) -> tuple[int, int]:
         "(height, width) from the JPEG header, without decoding the pixels."
         p = self.image_path(image_id)
@@ -548,7 +567,7 @@ def save_weak_labels(out_dir: str | Path, weak: WeakLabels,
         "scribbles": weak.scribble_source})
     if weak.scribbles is not None:
         write_label_png(out_dir/"scribbles"/f"{weak.image_id}.png", weak.scribbles,
-                        {"source": weak.scribble_source or "unknown"})
+                        {"source": weak.scribble_source or "unknown"}, None if dataset is VOC else dataset.colours())
 
 def load_weak_labels(weak_dir: str | Path, # folder with boxes/ and scribbles/
                      image_id: str,

@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from .baselines import fill_boxes, grabcut
@@ -27,7 +28,7 @@ from .core import (Param, call_cli, cli_errors, for_each_image, prepare_output, 
                            write_json_atomic, write_text_atomic)
 from .data import (SCRIBBLE_LOCATIONS, VOC, VOC_CLASSES, Box, VOCFolder, WeakLabels, coco_json, image_seed,
                            load_dataset, load_weak_labels, read_coco_boxes, read_label_png, save_weak_labels, simulate_boxes,
-                           simulate_scribbles, write_label_png)
+                           simulate_scribbles, to_rgb8, write_label_png)
 from .metrics import SegMetric
 from .sam import MODEL_TYPES, SAM_MODEL_KEYS, get_sam, sam_pseudo_label
 from .sam_finetune import SamTuneConfig, finetune_on_folder
@@ -157,11 +158,11 @@ SAM_METHODS = ("sam-boxes", "sam-scribbles", "sam")
 POOLED = ("grabcut", "logic")   # per-image CPU work: by default a pool of one-thread processes, one per core
 
 def _pseudo_label_job(method: str, data_root: str, weak_dir: str, out: str, use_scribbles: bool, options: dict,
-                      dataset: str | None, image_id: str) -> dict:
+                      dataset: str | None, intensity: str, image_id: str) -> dict:
     "Label one image and write it; returns its seconds and the labeller's counts."
     ds = load_dataset(dataset)
     weak = load_weak_labels(weak_dir, image_id, use_scribbles, ds)
-    image = VOCFolder(data_root, ds).image(image_id)
+    image = VOCFolder(data_root, ds, intensity).image(image_id)
     if image.shape[:2] != (weak.height, weak.width):
         raise ValueError(f"{Path(weak_dir)/'boxes'/f'{image_id}.json'} says {weak.width}x{weak.height} but the image is "
                          f"{image.shape[1]}x{image.shape[0]}; were the weak labels made for another copy of the image?")
@@ -170,7 +171,7 @@ def _pseudo_label_job(method: str, data_root: str, weak_dir: str, out: str, use_
     stuff = {} if ds.background is not None else {"things": ds.thing_ids}   # a dataset with stuff: what is a thing
     label = PSEUDO_LABELLERS[method](image, weak, use_scribbles=use_scribbles, stats=stats, **stuff, **options)
     seconds = time.perf_counter() - t0
-    write_label_png(Path(out)/f"{image_id}.png", label, {"source": f"wsseg_nb {method}"})
+    write_label_png(Path(out)/f"{image_id}.png", label, {"source": f"wsseg_nb {method}"}, None if ds is VOC else ds.colours())
     return {"seconds": seconds, "stats": stats}
 
 def _pseudo_label_ids(method: str, voc: VOCFolder, weak_dir: Path, split_file, options: dict) -> list[str]:
@@ -215,6 +216,7 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
                        shard: tuple[int, int] | None = None, # (rank, world): label ids[rank::world]; None = torchrun's, if any
                        workers: int | None = None, # processes of one thread each; None = one per core for grabcut/logic on >= 8 images
                        dataset: str | Path | None = None, # a built-in name (voc, camvid) or a dataset.json; None: VOC
+                       intensity: str = "percentile", # images deeper than 8 bits: percentile | minmax | window:LO,HI
                        **options, # passed to the method
                       ) -> dict:
     "Write pseudo-labels for a split with `method`; returns a summary (counts, seconds per image)."
@@ -227,7 +229,9 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
     rank, world, ids, manifest = _shard(method, _pseudo_label_ids(method, voc, weak_dir, split_file, options), shard, options)
     params = dict(method=method, data_root=str(Path(data_root).resolve()), weak_labels=str(weak_dir.resolve()),
                   split_file=str(split_file) if split_file else None, use_scribbles=use_scribbles, options=options,
-                  **({} if ds is VOC else {"dataset": str(dataset)}))
+                  **({} if ds is VOC else {"dataset": str(dataset)}),
+                  **({} if intensity == "percentile" else {"intensity": intensity}))   # (defaults left out: older folders resume)
+    to_rgb8(np.zeros((1, 1)), intensity)   # a bad mapping is one error, before any image
     prepare_output(out, "wsseg_pseudolabel", params, force, manifest)
     prev = {} if force else _previous_timing(out/manifest)   # a resumed run keeps the earlier images' time
     with run_manifest(out/manifest, "wsseg_pseudolabel", params, shard=[rank, world]) as man:
@@ -238,7 +242,7 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
         todo = [i for i in ids if force or not (out/f"{i}.png").is_file()]
         if workers is None: workers = len(os.sched_getaffinity(0)) if method in POOLED and len(todo) >= 8 else 0
         job = partial(_pseudo_label_job, method, str(data_root), str(weak_dir), str(out), use_scribbles, options,
-                      None if dataset is None else str(dataset))
+                      None if dataset is None else str(dataset), intensity)
         t_wall = time.perf_counter()
         done, skipped = for_each_image(todo, job, workers if method in POOLED else 0, skip_bad,
                                        f"pseudo-labels ({method})", progress, on_done=lambda i, r: man.count())
@@ -474,7 +478,8 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
                       threshold: Param("sam*: mark pixels whose class probability is below this as 255 (no prediction; default: none)", float) = None,
                       decoder: Param("sam: use this fine-tuned decoder.pt instead of fine-tuning", str) = None,
                       device: Param("sam*: cpu, cuda, cuda:1 (default: cpu)", str) = None,
-                      dataset: Param("voc (default), camvid, or a dataset.json: classes, things, void, layout", str) = None):
+                      dataset: Param("voc (default), camvid, or a dataset.json: classes, things, void, layout", str) = None,
+                      intensity: Param("images deeper than 8 bits (16-bit, float): percentile (1st..99th), minmax, or window:LO,HI", str) = "percentile"):
     "Write pseudo-labels (palette PNGs) from weak labels: filled boxes, GrabCut, the logic learner, or SAM."
     sam_vals = dict(model_type=model_type, checkpoint=checkpoint, cache=cache, epochs=epochs, lr=lr, batch=batch,
                     points=points, negative=negative, threshold=threshold, device=device, decoder=decoder)
@@ -495,7 +500,7 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
     if method != "sam" and any(v is not None for v in (epochs, lr, batch, decoder)):
         usage("--epochs, --lr, --batch and --decoder apply to --method sam (fine-tuning) only")
     s = cli_errors(lambda: make_pseudo_labels(method, data_root, weak_labels, out, split_file, not no_scribbles,
-                                               skip_bad, force, workers=workers, dataset=dataset, **options), "wsseg_pseudolabel")
+                                               skip_bad, force, workers=workers, dataset=dataset, intensity=intensity, **options), "wsseg_pseudolabel")
     extra = f", {s['fallbacks']} of {s['boxes']} boxes fell back to filling" if "fallbacks" in s else ""
     print(f"wsseg_pseudolabel: {s.get('written', 0)} written, {s.get('existing', 0)} already there, "
           f"{len(s['skipped'])} skipped, {s['seconds_per_image']:.2f} s/image{extra} → {out}")
