@@ -25,12 +25,12 @@ from .core import write_bytes_atomic, write_json_atomic
 # %% auto #0
 __all__ = ['VOC_CLASSES', 'N_CLASSES', 'IGNORE', 'VOC_PALETTE', 'EIGHT_BIT_MODES', 'BOX_SOURCES', 'SCRIBBLESUP_ALIASES',
            'SCRIBBLESUP_BACKGROUND', 'LAYOUTS', 'VOC', 'CAMVID', 'DATASETS', 'IMAGE_EXTS', 'SCRIBBLE_LOCATIONS',
-           'PAIR_SPLITS', 'voc_palette', 'class_id', 'to_rgb8', 'read_image', 'read_label_png', 'label_png_bytes',
-           'write_label_png', 'label_png_info', 'Box', 'read_voc_xml', 'read_coco_boxes', 'coco_json',
-           'boxes_from_instances', 'scribble_class', 'rasterise_scribbles', 'read_scribble_txt', 'read_scribble_xml',
-           'read_scribbles', 'Dataset', 'load_dataset', 'VOCFolder', 'WeakLabels', 'save_weak_labels',
-           'load_weak_labels', 'simulate_boxes', 'image_seed', 'simulate_scribbles', 'simulate_weak_labels',
-           'sample_root']
+           'PAIR_SPLITS', 'voc_palette', 'class_id', 'parse_mapping', 'to_rgb8', 'read_image', 'read_label_png',
+           'label_png_bytes', 'write_label_png', 'label_png_info', 'Box', 'read_voc_xml', 'read_coco_boxes',
+           'coco_json', 'boxes_from_instances', 'scribble_class', 'rasterise_scribbles', 'read_scribble_txt',
+           'read_scribble_xml', 'read_scribbles', 'Dataset', 'load_dataset', 'VOCFolder', 'WeakLabels',
+           'save_weak_labels', 'load_weak_labels', 'simulate_boxes', 'image_seed', 'simulate_scribbles',
+           'simulate_weak_labels', 'sample_root']
 
 # %% ../nbs/02_data.ipynb #a010c947
 VOC_CLASSES: tuple[str, ...] = (
@@ -62,17 +62,23 @@ def class_id(name: str, # a VOC class name
 # %% ../nbs/02_data.ipynb #923b1171
 EIGHT_BIT_MODES = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV")
 
+def parse_mapping(mapping: str, # percentile | minmax | window:LO,HI
+                 ) -> tuple[float, float] | None:
+    "The fixed (LO, HI) of a `window:LO,HI` mapping, None for the per-image ones; a clear error for anything else."
+    if mapping in ("percentile", "minmax"): return None
+    if not mapping.startswith("window:"): raise ValueError(f"mapping {mapping!r}: expected percentile, minmax or window:LO,HI")
+    try: lo, hi = (float(v) for v in mapping[7:].split(","))
+    except ValueError: raise ValueError(f"mapping {mapping!r}: expected window:LO,HI, e.g. window:-160,240") from None
+    return lo, hi
+
 def to_rgb8(a: np.ndarray, # (H, W) or (H, W, C) intensities of any numeric type
             mapping: str = "percentile", # percentile | minmax | window:LO,HI
            ) -> np.ndarray:
     "(H, W, 3) uint8 for SAM's RGB input: intensities mapped linearly onto 0..255 (clipped), gray repeated."
-    a = np.asarray(a, dtype=np.float64)
-    if mapping == "percentile": lo, hi = np.percentile(a, (1, 99))           # robust to a few hot or dead pixels
-    elif mapping == "minmax": lo, hi = float(a.min()), float(a.max())
-    elif mapping.startswith("window:"):                                      # fixed, e.g. a CT window in Hounsfield units
-        try: lo, hi = (float(v) for v in mapping[7:].split(","))
-        except ValueError: raise ValueError(f"mapping {mapping!r}: expected window:LO,HI, e.g. window:-160,240") from None
-    else: raise ValueError(f"mapping {mapping!r}: expected percentile, minmax or window:LO,HI")
+    a, window = np.asarray(a, dtype=np.float64), parse_mapping(mapping)
+    if window is not None: lo, hi = window                                   # fixed, e.g. a CT window in Hounsfield units
+    elif mapping == "percentile": lo, hi = np.percentile(a, (1, 99))         # robust to a few hot or dead pixels
+    else: lo, hi = float(a.min()), float(a.max())
     out = np.clip((a - lo) / max(hi - lo, 1e-12) * 255, 0, 255).round().astype(np.uint8)
     if out.ndim == 2: out = out[..., None]
     return np.repeat(out, 3, axis=2) if out.shape[2] == 1 else out[..., :3]
@@ -378,9 +384,9 @@ class Dataset:
         try: d = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f"dataset description {path}: {e}") from None
         fields = set(cls.__dataclass_fields__)
-        if not isinstance(d, dict) or (missing := {"name", "classes", "things"} - set(d)) or set(d) - fields:
+        if not isinstance(d, dict) or {"name", "classes", "things"} - set(d) or set(d) - fields:
             raise ValueError(f"dataset description {path}: expected a JSON object with name, classes, things "
-                             f"(and optionally background, void, layout); got keys {sorted(d) if isinstance(d, dict) else type(d).__name__}")
+                             f"(and optionally background, void, layout, palette); got keys {sorted(d) if isinstance(d, dict) else type(d).__name__}")
         return cls(**d)
 
 VOC = Dataset(name="voc", classes=VOC_CLASSES, things=VOC_CLASSES[1:], background="background")

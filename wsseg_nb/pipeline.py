@@ -16,7 +16,6 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
 from tqdm.auto import tqdm
 
 from .baselines import fill_boxes, grabcut
@@ -26,9 +25,9 @@ from .judge import logic_label
 from .learner import LearnerConfig
 from .core import (Param, call_cli, cli_errors, for_each_image, prepare_output, run_manifest, store_true,
                            write_json_atomic, write_text_atomic)
-from .data import (SCRIBBLE_LOCATIONS, VOC, VOC_CLASSES, Box, VOCFolder, WeakLabels, coco_json, image_seed,
-                           load_dataset, load_weak_labels, read_coco_boxes, read_label_png, save_weak_labels, simulate_boxes,
-                           simulate_scribbles, to_rgb8, write_label_png)
+from .data import (SCRIBBLE_LOCATIONS, VOC, Box, VOCFolder, WeakLabels, coco_json, image_seed,
+                           load_dataset, load_weak_labels, parse_mapping, read_coco_boxes, read_label_png, save_weak_labels, simulate_boxes,
+                           simulate_scribbles, write_label_png)
 from .metrics import SegMetric
 from .sam import MODEL_TYPES, SAM_MODEL_KEYS, get_sam, sam_pseudo_label
 from .sam_finetune import SamTuneConfig, finetune_on_folder
@@ -106,7 +105,7 @@ def make_weak_labels(data_root: str | Path, # VOC-layout folder
     "Write weak labels for every image of a split (and all boxes of the folder as `coco.json`); returns a summary."
     if boxes not in BOX_MODES: raise ValueError(f"boxes={boxes!r}; expected one of {BOX_MODES}")
     if (boxes == "coco") != (coco is not None): raise ValueError("--boxes coco and --coco FILE go together")
-    if coco is not None: read_coco_boxes(coco)   # a bad file is one error, before any image
+    if coco is not None: _coco_boxes(str(coco), Path(coco).stat().st_mtime)   # a bad file is one error, before any image (and read once)
     if scribbles not in SCRIBBLE_MODES: raise ValueError(f"scribbles={scribbles!r}; expected one of {SCRIBBLE_MODES}")
     ds = load_dataset(dataset)
     if boxes in ("xml", "instances", "coco") and ds is not VOC: raise ValueError(f"--boxes {boxes} reads VOC's files; for {ds.name} use simulated or none")
@@ -231,7 +230,7 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
                   split_file=str(split_file) if split_file else None, use_scribbles=use_scribbles, options=options,
                   **({} if ds is VOC else {"dataset": str(dataset)}),
                   **({} if intensity == "percentile" else {"intensity": intensity}))   # (defaults left out: older folders resume)
-    to_rgb8(np.zeros((1, 1)), intensity)   # a bad mapping is one error, before any image
+    parse_mapping(intensity)   # a bad mapping is one error, before any image
     prepare_output(out, "wsseg_pseudolabel", params, force, manifest)
     prev = {} if force else _previous_timing(out/manifest)   # a resumed run keeps the earlier images' time
     with run_manifest(out/manifest, "wsseg_pseudolabel", params, shard=[rank, world]) as man:

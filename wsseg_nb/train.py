@@ -181,9 +181,8 @@ def _dist_setup(device: str | None) -> tuple[int, int, torch.device]:
 
 STAGE2_CHECKPOINT = ({"model", "optimizer", "config", "iteration"}, "a wsseg_train checkpoint.pt")   # read_checkpoint's check
 
-def _training_data(labels, data_root, split_file) -> dict:
+def _training_data(labels, data_root, split_file, ids: Sequence[str]) -> dict:
     "What a training run's data is, as its checkpoint records it (resuming with other data is refused)."
-    ids = VOCFolder(data_root).split_ids(split_file)
     return {"labels": labels if labels == "gt" else str(Path(labels).resolve()), "data_root": str(Path(data_root).resolve()),
             "split_file": str(split_file), "ids": fingerprint(ids), "n_images": len(ids)}
 
@@ -303,8 +302,9 @@ def train_model(labels: str | Path, # folder of <id>.png training labels, or "gt
         raise FileExistsError(f"{out} already holds a trained model; pass --resume to continue it, or use another --out")
     if rank == 0: clean_stale_temporaries(out)
     seed_everything(cfg.seed + rank)
-    data, model = _training_data(labels, data_root, split_file), task.build(cfg).to(dev)
-    ds = SegDataset(data_root, labels, VOCFolder(data_root).split_ids(split_file), cfg.crop, mean=task.mean_std(model)[0],
+    ids = VOCFolder(data_root).split_ids(split_file)
+    data, model = _training_data(labels, data_root, split_file, ids), task.build(cfg).to(dev)
+    ds = SegDataset(data_root, labels, ids, cfg.crop, mean=task.mean_std(model)[0],
                     std=task.mean_std(model)[1], seed=cfg.seed, rank=rank)
     run = _Run(model, task.optimizer(model, cfg), cfg, data, out, [], rank, time.perf_counter())
     start = _start(run, ckpt, resume)
