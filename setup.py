@@ -39,7 +39,7 @@ setuptools.setup(
     python_requires=f">={cfg['min_python']}",
     packages=setuptools.find_packages(include=[cfg["lib_name"], cfg["lib_name"] + ".*"]),
     include_package_data=True,
-    package_data={cfg["lib_name"]: ["sample/**/*", "sample/*", "sample_camvid/**/*", "sample_camvid/*"]},
+    package_data={cfg["lib_name"]: [f"{s}/**/*" for s in ("sample", "sample_camvid", "sample_coco", "sample_acdc", "priors")] + [f"{s}/*" for s in ("sample", "sample_camvid", "sample_coco", "sample_acdc", "priors")]},
     install_requires=words("requirements"),
     extras_require=extras,
     entry_points={

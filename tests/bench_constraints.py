@@ -21,8 +21,9 @@ REPEATS = 15
 
 def _setup(crop=None):
     from wsseg_nb.constraints import encode_weak, slic_superpixels
-    from wsseg_nb.data import VOCFolder, sample_root, simulate_weak_labels
-    voc = VOCFolder(sample_root())
+    from wsseg_nb.datasets import open_folder, sample_root
+    from wsseg_nb.simulate import simulate_weak_labels
+    voc = open_folder(sample_root())
     img, gt = voc.image(IMAGE), voc.gt(IMAGE)
     weak = simulate_weak_labels(IMAGE, gt, seed=0)
     lab = encode_weak(weak, superpixels=slic_superpixels(img))

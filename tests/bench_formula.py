@@ -41,8 +41,9 @@ def main(argv=None):
     a = ap.parse_args(argv)
     from pathlib import Path
     from wsseg_nb.constraints import degenerate_maps, formula_terms, void_to_nearest
-    from wsseg_nb.data import VOCFolder, load_weak_labels
-    voc = VOCFolder(a.data_root)
+    from wsseg_nb.datasets import open_folder
+    from wsseg_nb.weak import load_weak_labels
+    voc = open_folder(a.data_root)
     ids = voc.split_ids(a.split_file) if a.split_file else sorted(p.stem for p in Path(a.weak_dir, "boxes").glob("*.json"))
     reduces = a.reduce.split(",")
     kw = {"size": a.size, "confidence": a.confidence}

@@ -25,7 +25,7 @@ def main(argv=None):
     ap.add_argument("--out", default=None, help="keep the pseudo-labels and the table here")
     a = ap.parse_args(argv)
     from wsseg_nb.core import write_json_atomic, write_text_atomic
-    from wsseg_nb.data import VOC_CLASSES
+    from wsseg_nb.datasets import VOC_CLASSES
     from wsseg_nb.pipeline import evaluate_folder
     from wsseg_nb.report import markdown_table
     methods = a.methods.split(",")

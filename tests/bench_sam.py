@@ -26,8 +26,9 @@ from functools import partial
 
 
 def _items(n):
-    from wsseg_nb.data import VOCFolder, sample_root, simulate_weak_labels
-    voc = VOCFolder(sample_root())
+    from wsseg_nb.datasets import open_folder, sample_root
+    from wsseg_nb.simulate import simulate_weak_labels
+    voc = open_folder(sample_root())
     ids = voc.split_ids("train")[:n]
     return [(i, partial(voc.image, i), simulate_weak_labels(i, voc.gt(i), seed=0)) for i in ids]
 
@@ -87,10 +88,10 @@ def _child(model_type, n, cached, device, q):
 def _embed_child(model_type, n, batch, device, q):
     import torch
     import wsseg_nb.sam as S
-    from wsseg_nb.data import VOCFolder, sample_root
+    from wsseg_nb.datasets import open_folder, sample_root
     torch.manual_seed(0)
     sam = S.load_sam("tiny", device=device) if model_type == "tiny" else _random_official(model_type).to(device).eval()
-    voc = VOCFolder(sample_root())
+    voc = open_folder(sample_root())
     ids = voc.split_ids(None)[:n]
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     with tempfile.TemporaryDirectory() as d:
@@ -111,9 +112,10 @@ def _masks_bf16_vs_fp32(n, q):
     "Mean IoU between box-prompted masks from bf16 and fp32 ViT-H embeddings (random weights unless a checkpoint is cached)."
     import torch
     import wsseg_nb.sam as S
-    from wsseg_nb.data import VOCFolder, sample_root, simulate_weak_labels
+    from wsseg_nb.datasets import open_folder, sample_root
+    from wsseg_nb.simulate import simulate_weak_labels
     sam = _random_official("vit_h").to("cuda").eval()
-    voc = VOCFolder(sample_root())
+    voc = open_folder(sample_root())
     ious = []
     for i in voc.split_ids(None)[:n]:
         img, w = voc.image(i), simulate_weak_labels(i, voc.gt(i), seed=0)

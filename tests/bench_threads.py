@@ -16,7 +16,7 @@ from pathlib import Path
 
 
 def _label(tmp: Path, out: str, extra) -> float:
-    from wsseg_nb.data import sample_root
+    from wsseg_nb.datasets import sample_root
     ids = tmp/"ids.txt"
     t0 = time.perf_counter()
     r = subprocess.run(["wsseg_pseudolabel", "--method", "logic", "--data-root", str(sample_root()), "--weak-labels",
@@ -27,11 +27,11 @@ def _label(tmp: Path, out: str, extra) -> float:
 
 def main():
     extra = sys.argv[1:]
-    from wsseg_nb.data import VOCFolder, sample_root
+    from wsseg_nb.datasets import open_folder, sample_root
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         subprocess.run(["wsseg_weaklabels", str(sample_root()), "--out", str(tmp/"weak")], check=True, capture_output=True)
-        (tmp/"ids.txt").write_text("\n".join(VOCFolder(sample_root()).all_ids()[:8]) + "\n")
+        (tmp/"ids.txt").write_text("\n".join(open_folder(sample_root()).all_ids()[:8]) + "\n")
         alone = _label(tmp, "alone", extra)
         busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
         try:

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wsseg_nb.data import read_label_png, sample_root, write_label_png
+from wsseg_nb.datasets import sample_root
+from wsseg_nb.images import read_label_png, write_label_png
 
 
 def run(*args, cwd=None):
@@ -108,7 +109,7 @@ def test_sam_methods(sample, tmp_path):
             "--lr", "1e-3", "--batch", "3", "--constraints=-border", "--threshold", "0.3")
     assert r.returncode == 0 and "9 written" in r.stdout, r.stdout + r.stderr
     man = json.loads((tmp_path / "sam" / "manifest.json").read_text())
-    assert man["params"]["options"]["constraints"] == ["background", "tightness", "scribble", "neighbourhood"]
+    assert man["params"]["options"]["constraints"] == ["background", "tightness", "scribble", "neighbourhood", "points", "tags"]
     assert man["finetune_seconds"] > 0 and (tmp_path / "sam" / "decoder" / "loss_log.jsonl").is_file()
     r = run(*base, "--method", "sam-scribbles", "--out", str(tmp_path / "ss"), "--model-type", "tiny", "--points", "2",
             "--cache", str(tmp_path / "sam" / "embeddings"))

@@ -22,7 +22,8 @@ import torch
 
 from wsseg_nb import pipeline, predict, sam, sam_finetune, train
 from wsseg_nb.core import read_manifest
-from wsseg_nb.data import read_label_png, sample_root, write_label_png
+from wsseg_nb.datasets import sample_root
+from wsseg_nb.images import read_label_png, write_label_png
 from wsseg_nb.train import TrainConfig, train_model
 
 TOOLS = {"wsseg_weaklabels": pipeline, "wsseg_pseudolabel": pipeline, "wsseg_evaluate": pipeline,

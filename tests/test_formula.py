@@ -17,8 +17,9 @@ def voc_mini() -> Path | None:
 def _tightness_drop(root: Path, size: int) -> list[tuple[float, str]]:
     "Per image: mean per-row tightness log-truth of the GT at `size` minus at full resolution."
     from wsseg_nb.constraints import formula_terms
-    from wsseg_nb.data import VOCFolder, simulate_weak_labels
-    voc, out = VOCFolder(root), []
+    from wsseg_nb.datasets import open_folder
+    from wsseg_nb.simulate import simulate_weak_labels
+    voc, out = open_folder(root), []
     for i in voc.all_ids():
         gt = voc.gt(i)
         weak = simulate_weak_labels(i, gt, seed=0)
@@ -31,7 +32,7 @@ def _tightness_drop(root: Path, size: int) -> list[tuple[float, str]]:
 
 @pytest.mark.parametrize("source", ["sample", "voc_mini"])
 def test_tightness_at_working_size_is_no_worse_for_the_truth(source):
-    from wsseg_nb.data import sample_root
+    from wsseg_nb.datasets import sample_root
     root = sample_root() if source == "sample" else voc_mini()
     if root is None: pytest.skip("voc_mini not found (set WSSEG_VOC_MINI)")
     drops = _tightness_drop(root, 128)

@@ -9,7 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from wsseg_nb.data import VOC_CLASSES, VOCFolder, read_scribble_txt, sample_root, simulate_boxes
+from wsseg_nb.datasets import VOC_CLASSES, open_folder, sample_root
+from wsseg_nb.simulate import simulate_boxes
+from wsseg_nb.weak_formats import read_scribble_txt, read_scribbles, read_voc_xml
 
 
 def _xml(tag: str, children) -> ET.Element:
@@ -26,7 +28,7 @@ def _leaf(tag: str, text) -> ET.Element:
 def write_voc_xml(path: Path, image_id: str, gt: np.ndarray) -> int:
     "A VOC annotation: one box per GT component (1-based, inclusive corners, as VOC writes them)."
     h, w = gt.shape
-    objs = [_xml("object", [("name", b.class_name), ("difficult", 0), ("truncated", 0),
+    objs = [_xml("object", [("name", VOC_CLASSES[b.class_id]), ("difficult", 0), ("truncated", 0),
                             ("bndbox", _xml("bndbox", [("xmin", b.box_xyxy[0] + 1), ("ymin", b.box_xyxy[1] + 1),
                                                        ("xmax", b.box_xyxy[2]), ("ymax", b.box_xyxy[3])]))])
             for b in simulate_boxes(gt)]
@@ -57,7 +59,7 @@ def write_scribblesup_xml(path: Path, gt: np.ndarray) -> None:
 
 def make_voc_folder(dest: Path, n_train: int = 3, n_aug: int = 2, n_val: int = 2, without_scribbles: int = 1) -> dict:
     "A VOC 2012 + SBD + ScribbleSup layout from the bundled sample; the last train_aug image has no scribble file."
-    src = VOCFolder(sample_root())
+    src = open_folder(sample_root())
     ids = src.all_ids()
     train, aug, val = ids[:n_train], ids[n_train:n_train + n_aug], ids[n_train + n_aug:n_train + n_aug + n_val]
     for i in train + aug + val:
@@ -75,13 +77,13 @@ def make_voc_folder(dest: Path, n_train: int = 3, n_aug: int = 2, n_val: int = 2
 
 def test_fixture_reads_back(tmp_path):
     split = make_voc_folder(tmp_path/"VOC2012")
-    voc = VOCFolder(tmp_path/"VOC2012")
+    voc = open_folder(tmp_path/"VOC2012")
     i = split["train"][0]
-    assert {b.box_xyxy for b in voc.xml_boxes(i)} == {b.box_xyxy for b in simulate_boxes(voc.gt(i))}
-    scr = voc.scribbles(i)
+    assert {b.box_xyxy for b in read_voc_xml(voc.weak_file("xml", i))[2]} == {b.box_xyxy for b in simulate_boxes(voc.gt(i))}
+    scr = read_scribbles(voc.weak_file("scribblesup", i), *voc.size(i))
     on = scr != 255
     assert on.sum() > 50 and (scr[on] == voc.gt(i)[on]).mean() > 0.9   # strokes lie inside their regions
-    assert voc.scribble_path(split["train_aug"][-1]) is None
+    assert voc.weak_file("scribblesup", split["train_aug"][-1]) is None
 
 
 def test_paper_dry_run_shows_the_published_setup():

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from wsseg_nb.data import read_label_png, sample_root
+from wsseg_nb.datasets import sample_root
+from wsseg_nb.images import read_label_png
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 

@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from wsseg_nb.data import read_label_png, sample_root
+from wsseg_nb.datasets import sample_root
+from wsseg_nb.images import read_label_png
 from wsseg_nb.deeplab import crf_available
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}

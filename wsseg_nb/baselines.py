@@ -12,7 +12,9 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from .data import IGNORE, WeakLabels, image_seed
+from .core import image_seed
+from .images import IGNORE
+from .weak import WeakLabels
 
 # %% auto #0
 __all__ = ['stuff_fill', 'fill_boxes', 'grabcut']
@@ -49,12 +51,13 @@ def fill_boxes(image: np.ndarray | None, # (H,W,3) RGB; unused, for a common sig
         x0, y0, x1, y1 = b.box_xyxy
         out[y0:y1, x0:x1] = b.class_id
     if stats is not None: stats["boxes"] += len(weak.boxes)
-    return weak.paint_scribbles(out, use_scribbles)
+    return weak.paint_labelled(out, use_scribbles)
 
 # %% ../nbs/05_baselines.ipynb #dab3aa7e
 def _grabcut_box(bgr: np.ndarray, # (H, W, 3) uint8 BGR, the whole image
                  box, # a Box
-                 scr: np.ndarray | None, # (H, W) scribbles or None
+                 scr: np.ndarray | None, # (H, W) scribbles (and positive points) or None
+                 negatives: Sequence[tuple[int, int, int]], # (class, x, y) of negative points
                  iters: int, crop_margin: float | None, max_pixels: int,
                 ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     "(h, w) foreground of one box over a window of the image, and the window (x0, y0, x1, y1)."
@@ -73,6 +76,8 @@ def _grabcut_box(bgr: np.ndarray, # (H, W, 3) uint8 BGR, the whole image
         inbox = np.zeros(mask.shape, bool); inbox[y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0] = True
         mask[inbox & (s == box.class_id)] = cv2.GC_FGD
         mask[inbox & (s != IGNORE) & (s != box.class_id)] = cv2.GC_BGD
+    for c, x, y in negatives:   # "not this class here": certain background of this class's box
+        if c == box.class_id and x0 <= x < x1 and y0 <= y < y1: mask[y - wy0, x - wx0] = cv2.GC_BGD
     crop, (h, w) = np.ascontiguousarray(bgr[wy0:wy1, wx0:wx1]), mask.shape
     scale = min(1.0, (max_pixels / (h * w)) ** 0.5) if max_pixels else 1.0
     try:
@@ -102,21 +107,23 @@ def grabcut(image: np.ndarray, # (H,W,3) uint8 RGB
             max_pixels: int = 0, # run GrabCut on a copy of at most this many pixels (0 = full resolution)
             things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (stuff outside boxes from scribbles)
            ) -> np.ndarray:
-    "(H, W) uint8 pseudo-label from GrabCut per box, seeded by scribbles."
+    "(H, W) uint8 pseudo-label from GrabCut per box, seeded by scribbles and points."
     cv2.setRNGSeed(image_seed(seed, weak.image_id) % 2**31)   # GrabCut's k-means draws from it: same labels in any order or subset
     if image.shape[:2] != (weak.height, weak.width):
         raise ValueError(f"image {weak.image_id} is {image.shape[1]}x{image.shape[0]} but its weak labels say "
                          f"{weak.width}x{weak.height}")
     stats = stats if stats is not None else Counter()
     bgr = np.ascontiguousarray(image[..., ::-1])
-    scr = weak.scribbles if (use_scribbles and weak.scribbles is not None) else None
-    out = _canvas(weak, things, scr is not None)
+    w = weak if use_scribbles else weak.without_scribbles()
+    seeds = w.paint_labelled(np.full((w.height, w.width), IGNORE, np.uint8)) if (w.scribbles is not None or w.points) else None
+    negatives = [(p.class_id, p.x, p.y) for p in w.points if not p.positive]
+    out = _canvas(weak, things, w.scribbles is not None)
     for b in _by_area(weak):
-        fg, (wx0, wy0, wx1, wy1) = _grabcut_box(bgr, b, scr, iters, crop_margin, max_pixels)
+        fg, (wx0, wy0, wx1, wy1) = _grabcut_box(bgr, b, seeds, negatives, iters, crop_margin, max_pixels)
         x0, y0, x1, y1 = b.box_xyxy
         stats["boxes"] += 1
         if fg[y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0].sum() < min_fg_fraction * b.area:
             stats["fallbacks"] += 1
             fg = np.zeros(fg.shape, bool); fg[y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0] = True
         out[wy0:wy1, wx0:wx1][fg] = b.class_id
-    return weak.paint_scribbles(out, scr is not None)
+    return w.paint_labelled(out)

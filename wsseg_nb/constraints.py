@@ -19,15 +19,15 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .core import atomic_write
-from .data import IGNORE, WeakLabels
+from .images import IGNORE
+from .weak import WeakLabels
 from .logic import exists, forall, land, limplies, log_complement, lnot, lor, weighted_and
 
-
 # %% auto #0
-__all__ = ['OFFSETS', 'CONSTRAINTS', 'POSTER_CONSTRAINTS', 'DEFAULT_WEIGHTS', 'REDUCES', 'DEFAULT_REDUCE', 'working_size',
-           'ImageLabels', 'Memberships', 'memberships', 'encode_weak', 'background', 'tightness', 'scribble', 'points',
-           'shifted', 'neighbour_sum', 'neighbourhood', 'superpixel_inner', 'border_precision', 'tags',
-           'box_exclusivity', 'box_fill', 'applicable', 'build_loss', 'slic_superpixels', 'working_superpixels',
+__all__ = ['OFFSETS', 'CONSTRAINTS', 'POSTER_CONSTRAINTS', 'DEFAULT_CONSTRAINTS', 'DEFAULT_WEIGHTS', 'REDUCES', 'DEFAULT_REDUCE',
+           'working_size', 'ImageLabels', 'Memberships', 'memberships', 'encode_weak', 'background', 'tightness',
+           'scribble', 'points', 'shifted', 'neighbour_sum', 'neighbourhood', 'superpixel_inner', 'border_precision',
+           'tags', 'box_exclusivity', 'box_fill', 'applicable', 'build_loss', 'slic_superpixels', 'working_superpixels',
            'soft_scores', 'formula_terms', 'formula_truth', 'degenerate_maps', 'void_to_nearest']
 
 # %% ../nbs/03_constraints.ipynb #3e4a1901
@@ -49,14 +49,16 @@ class ImageLabels:
     scribbles: Tensor | None = None                 # (H, W) int64 channel, -1 = unlabelled
     superpixels: Tensor | None = None               # (H, W) int64 superpixel ids
     tags: tuple[int, ...] | None = None             # channels known present (image-level labels)
-    points: list[tuple[int, int, int]] = field(default_factory=list)  # (channel, y, x)
+    points: list[tuple[int, int, int, bool]] = field(default_factory=list)  # (channel, y, x, positive)
     inner_boxes: list[tuple[int, int, int, int, int]] | None = None  # the boxes rounded inward (None: = boxes)
     things: tuple[int, ...] | None = None           # channels of thing classes when the dataset has stuff; None: VOC (channel 0 = background)
+    absent: tuple[int, ...] = ()                    # channels known absent (image-level labels)
+    unknown: Tensor | None = None                   # (H, W) bool: pixels no rule speaks about (crowds)
 
     def __post_init__(self):
         if self.things is None and (not self.classes or self.classes[0] != 0):
             raise ValueError(f"classes must start with background (0), got {self.classes}")
-        for s, name in ((self.scribbles, "scribbles"), (self.superpixels, "superpixels")):
+        for s, name in ((self.scribbles, "scribbles"), (self.superpixels, "superpixels"), (self.unknown, "unknown")):
             if s is not None and tuple(s.shape) != (self.height, self.width):
                 raise ValueError(f"{name} map is {tuple(s.shape)}, expected ({self.height}, {self.width})")
         if self.inner_boxes is None: self.inner_boxes = list(self.boxes)
@@ -69,7 +71,7 @@ class ImageLabels:
     def to(self, device: str | torch.device) -> "ImageLabels":
         "The same labels with their tensors on `device`."
         move = lambda t: None if t is None else t.to(device)
-        return replace(self, scribbles=move(self.scribbles), superpixels=move(self.superpixels))
+        return replace(self, scribbles=move(self.scribbles), superpixels=move(self.superpixels), unknown=move(self.unknown))
 
     @cached_property
     def inside_any(self) -> Tensor:
@@ -104,6 +106,7 @@ def memberships(scores: Tensor | Memberships, # (C, H, W) logits or log-probabil
     return Memberships(torch.log_softmax(scores, 0), log_complement(scores, 0))
 
 
+
 # %% ../nbs/03_constraints.ipynb #d4c418e0
 def _scale_box(x0: int, y0: int, x1: int, y1: int, W: int, H: int, w: int, h: int) -> tuple[tuple, tuple]:
     "A box of a W x H image on the w x h grid, rounded outward and inward (inward: at least the centre cell)."
@@ -121,14 +124,12 @@ def _scale_box(x0: int, y0: int, x1: int, y1: int, W: int, H: int, w: int, h: in
 def encode_weak(weak: WeakLabels,
                 size: tuple[int, int] | None = None, # working (height, width); None = full resolution
                 superpixels: np.ndarray | Tensor | None = None, # (h, w) ids at the working size
-                tags: Sequence[int] | None = None, # VOC class ids known present (image-level labels)
-                extra_classes: Sequence[int] = (), # more VOC ids to give a channel (e.g. tags)
                 things: Sequence[int] | None = None, # a dataset with stuff: its thing class ids; None: VOC (class 0 = background)
                ) -> ImageLabels:
     "The weak labels of one image, at the working size, in channel space."
     H, W = weak.height, weak.width
     h, w = size or (H, W)
-    classes = tuple(sorted(set(weak.classes) | set(extra_classes) | set(tags or ())))
+    classes = tuple(weak.classes)
     ch = {c: i for i, c in enumerate(classes)}
     boxes, inner = [], []
     for b in weak.boxes:
@@ -142,8 +143,13 @@ def encode_weak(weak: WeakLabels,
         scr = torch.full((h, w), -1, dtype=torch.int64)
         scr[torch.from_numpy(ys * h // H), torch.from_numpy(xs * w // W)] = torch.from_numpy(lut[weak.scribbles[ys, xs]])
     sp = None if superpixels is None else torch.as_tensor(np.asarray(superpixels), dtype=torch.int64)
-    return ImageLabels(classes, h, w, boxes, scr, sp, None if tags is None else tuple(ch[t] for t in tags),
-                       inner_boxes=inner, things=None if things is None else tuple(ch[t] for t in things if t in ch))
+    pts = [(ch[p.class_id], p.y * h // H, p.x * w // W, p.positive) for p in weak.points if p.class_id in ch]   # a negative point of a class with no channel says nothing
+    unknown = None
+    if weak.unknown is not None:
+        unknown = torch.from_numpy(cv2.resize(weak.unknown.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0)
+    return ImageLabels(classes, h, w, boxes, scr, sp, None if weak.tags is None else tuple(ch[t] for t in weak.tags),
+                       pts, inner_boxes=inner, things=None if things is None else tuple(ch[t] for t in things if t in ch),
+                       absent=tuple(ch[c] for c in weak.absent if c in ch), unknown=unknown)
 
 # %% ../nbs/03_constraints.ipynb #75bd0f8a
 def _reduce(truth: Tensor, mask: Tensor | None, reduce: str, per_grounding: bool):
@@ -156,7 +162,9 @@ def background(scores: Tensor | Memberships, # (C, H, W) class scores (logits or
     "Every pixel outside all boxes is background; with stuff classes: outside every thing box, a pixel is no thing."
     m = memberships(scores)
     truth = m.log_p[0] if labels.things is None else m.log_not[list(labels.things)].sum(0)   # ∧ over things of ¬thing
-    return _reduce(truth, ~labels.inside_any.to(truth.device), reduce, per_grounding)
+    outside = ~labels.inside_any if labels.unknown is None else ~labels.inside_any & ~labels.unknown   # crowds: no rule
+    return _reduce(truth, outside.to(truth.device), reduce, per_grounding)
+
 
 
 # %% ../nbs/03_constraints.ipynb #51bee475
@@ -186,12 +194,11 @@ def scribble(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "s
     return _reduce(truth, on, reduce, per_grounding)
 
 def points(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
-    "Every labelled point has its class (point supervision: a scribble of one pixel)."
-    log_p = memberships(scores).log_p
-
+    "Every positive point has its class and no negative point has its (point supervision: a scribble of one pixel)."
+    m = memberships(scores); log_p = m.log_p
     if not labels.points: z = log_p.new_zeros(()); return (z, z) if per_grounding else z
-    c, y, x = (torch.tensor(v, device=log_p.device) for v in zip(*labels.points))
-    truth = log_p[c, y, x]
+    c, y, x, pos = (torch.tensor(v, device=log_p.device) for v in zip(*labels.points))
+    truth = torch.where(pos, log_p[c, y, x], m.log_not[c, y, x])
     t = forall(truth, reduce=reduce)
     return (t, truth) if per_grounding else t
 
@@ -277,12 +284,12 @@ def border_precision(scores: Tensor | Memberships, labels: ImageLabels, reduce: 
 
 # %% ../nbs/03_constraints.ipynb #a3c1ac75
 def tags(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
-    "Every tagged class exists somewhere; no pixel has an untagged object class."
+    "Every class tagged present exists somewhere; no pixel has a class tagged absent."
     m = memberships(scores); log_p = m.log_p
-    if labels.tags is None: z = log_p.new_zeros(()); return (z, z) if per_grounding else z
-    tagged = [c for c in labels.tags if c != 0]
+    if labels.tags is None and not labels.absent: z = log_p.new_zeros(()); return (z, z) if per_grounding else z
+    tagged = list(labels.tags or ())
     present = torch.stack([exists(log_p[c], not_x=m.log_not[c]) for c in tagged]) if tagged else log_p.new_zeros(0)
-    absent = [c for c in range(1, labels.n_channels) if c not in labels.tags]
+    absent = list(labels.absent)
     not_absent = m.log_not[absent] if absent else log_p.new_zeros(0, *log_p.shape[1:])
     t = land(forall(present, reduce=reduce) if len(present) else log_p.new_zeros(()),
              forall(not_absent, reduce=reduce) if len(absent) else log_p.new_zeros(()))
@@ -314,6 +321,7 @@ CONSTRAINTS: dict[str, Callable] = {
     "background": background, "tightness": tightness, "scribble": scribble, "neighbourhood": neighbourhood,
     "border": border_precision, "tags": tags, "points": points, "exclusivity": box_exclusivity, "box_fill": box_fill}
 POSTER_CONSTRAINTS = ("background", "tightness", "scribble", "neighbourhood", "border")
+DEFAULT_CONSTRAINTS = POSTER_CONSTRAINTS + ("points", "tags")   # + the labels a user may bring: they apply where an image has them
 DEFAULT_WEIGHTS = {"box_fill": 0.1}
 REDUCES = ("sum", "mean")
 DEFAULT_REDUCE = "sum"
@@ -322,13 +330,13 @@ def applicable(name: str, labels: ImageLabels) -> bool:
     "Whether the image has the labels constraint `name` needs."
     needs = {"background": bool(labels.boxes), "tightness": bool(labels.boxes), "exclusivity": bool(labels.boxes),
              "box_fill": bool(labels.boxes), "scribble": labels.scribbles is not None and bool((labels.scribbles >= 0).any()),
-             "border": labels.superpixels is not None, "tags": labels.tags is not None, "points": bool(labels.points),
+             "border": labels.superpixels is not None, "tags": labels.tags is not None or bool(labels.absent), "points": bool(labels.points),
              "neighbourhood": True}
     return needs[name]
 
 def build_loss(scores: Tensor | Memberships, # (C, H, W) class logits or log-probabilities over labels.classes
                labels: ImageLabels,
-               constraints: Sequence[str] = POSTER_CONSTRAINTS, # names in CONSTRAINTS
+               constraints: Sequence[str] = DEFAULT_CONSTRAINTS, # names in CONSTRAINTS
                weights: Mapping[str, float] | None = None, # per-constraint weights (default 1; box_fill 0.1)
                reduce: str = DEFAULT_REDUCE, # "sum" (one conjunction, / pixel count) or "mean" (within each constraint)
                options: Mapping[str, dict] | None = None, # extra keyword arguments per constraint
@@ -396,7 +404,7 @@ def formula_terms(labels: np.ndarray, # (H, W) uint8 class ids (255 = background
                   weak: WeakLabels, # the image's weak labels (full resolution)
                   image: np.ndarray | None = None, # (H, W, 3) RGB: needed for border precision's superpixels
                   *, size: int = 256, # working long side (0 = full resolution)
-                  constraints: Sequence[str] = POSTER_CONSTRAINTS,
+                  constraints: Sequence[str] = DEFAULT_CONSTRAINTS,
                   reduce: str = DEFAULT_REDUCE,
                   confidence: float = 0.95, # probability the soft map gives the labelled class
                   n_segments: int = 300, # SLIC superpixels at the working size
@@ -418,7 +426,7 @@ def formula_truth(labels: np.ndarray, # (H, W) uint8 class ids, the label map to
                   weak: WeakLabels, # the image's weak labels (full resolution)
                   image: np.ndarray | None = None, # (H, W, 3) RGB: border precision's superpixels
                   *, size: int = 256, # working long side (0 = full resolution)
-                  constraints: Sequence[str] = POSTER_CONSTRAINTS, # the conjuncts
+                  constraints: Sequence[str] = DEFAULT_CONSTRAINTS, # the conjuncts
                   reduce: str = DEFAULT_REDUCE, # sum (one conjunction) or mean (per constraint)
                   confidence: float = 0.95, # probability the soft map gives the labelled class
                   n_segments: int = 300, # SLIC superpixels at the working size

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +30,12 @@ from fastcore.docments import docments
 from fastcore.script import Param, store_true
 from tqdm.auto import tqdm
 
-
 # %% auto #0
 __all__ = ['PACKAGES', 'get_device', 'cli_parser', 'call_cli', 'cli_errors', 'set_threads', 'ImageError', 'for_each_image',
-           'seed_everything', 'atomic_write', 'clean_stale_temporaries', 'write_bytes_atomic', 'write_text_atomic',
-           'write_json_atomic', 'sha256_file', 'fingerprint', 'fingerprint_files', 'save_checkpoint', 'read_checkpoint',
-           'package_versions', 'git_state', 'RunManifest', 'run_manifest', 'read_manifest', 'prepare_output']
+           'seed_everything', 'image_seed', 'atomic_write', 'clean_stale_temporaries', 'write_bytes_atomic',
+           'write_text_atomic', 'write_json_atomic', 'sha256_file', 'fingerprint', 'fingerprint_files',
+           'save_checkpoint', 'read_checkpoint', 'package_versions', 'git_state', 'RunManifest', 'run_manifest',
+           'read_manifest', 'prepare_output']
 
 # %% ../nbs/00_core.ipynb #5da0b6dd
 def get_device(prefer: str | torch.device | None = None, # "cpu", "cuda", "cuda:1", or None for auto
@@ -168,6 +169,12 @@ def seed_everything(seed: int, # the seed recorded in the run manifest
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return seed
+
+def image_seed(seed: int, # the run's seed
+               image_id: str, # the image
+              ) -> int:
+    "A per-image seed: the same image gets the same draw whatever the order or subset of images."
+    return (seed * 1_000_003 + zlib.crc32(image_id.encode())) % 2**32
 
 # %% ../nbs/00_core.ipynb #9aa86ada
 def _umask() -> int:

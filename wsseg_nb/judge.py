@@ -12,8 +12,8 @@ from typing import Sequence
 import numpy as np
 
 from .baselines import grabcut
-from .constraints import (DEFAULT_REDUCE, POSTER_CONSTRAINTS, formula_truth, working_size, working_superpixels)
-from .data import WeakLabels
+from .constraints import (DEFAULT_CONSTRAINTS, DEFAULT_REDUCE, formula_truth, working_size, working_superpixels)
+from .weak import WeakLabels
 from .learner import LearnerConfig, logic_learner
 
 # %% auto #0
@@ -23,7 +23,7 @@ __all__ = ['CANDIDATES', 'select_by_formula', 'JudgeConfig', 'judge_config', 'lo
 def select_by_formula(candidates: dict[str, np.ndarray], # name -> (H, W) uint8 label map
                       weak: WeakLabels, # the image's weak labels
                       image: np.ndarray, # (H, W, 3) RGB, for the border constraint's superpixels
-                      constraints: Sequence[str] = POSTER_CONSTRAINTS, # the judge's formula
+                      constraints: Sequence[str] = DEFAULT_CONSTRAINTS, # the judge's formula
                       size: int = 128, # the judge's working long side
                       reduce: str = DEFAULT_REDUCE,
                       stats: Counter | None = None, # "chosen:<name>" per image and per box swapped in
@@ -53,7 +53,7 @@ CANDIDATES = ("grabcut", "learner")
 @dataclass(frozen=True, kw_only=True)
 class JudgeConfig:
     "The `logic` method's candidates and judge."
-    judge: tuple[str, ...] = POSTER_CONSTRAINTS     # the formula that chooses
+    judge: tuple[str, ...] = DEFAULT_CONSTRAINTS    # the formula that chooses
     judge_size: int = 128                           # its working long side
     judge_reduce: str = DEFAULT_REDUCE              # its reading of "and"
     candidates: tuple[str, ...] = CANDIDATES        # appearance models proposing labels

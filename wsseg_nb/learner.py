@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .constraints import ImageLabels, OFFSETS, build_loss, encode_weak, shifted, slic_superpixels, working_size
-from .data import WeakLabels
+from .weak import WeakLabels
 from .logic import forall
 
 # %% auto #0
@@ -56,6 +56,8 @@ def seed_weights(labels: ImageLabels, box_weight: float = 0.3, scribble_weight: 
     if labels.scribbles is not None:
         s = labels.scribbles.numpy()
         for c in range(C): wts[c][s == c] = scribble_weight
+    for c, y, x, positive in labels.points:   # a clicked point is a one-pixel scribble
+        if positive: wts[c, y, x] = scribble_weight
     return wts
 
 def colour_posterior(cielab: np.ndarray, # (h, w, 3) Lab in [0, 1]
@@ -93,7 +95,7 @@ class LearnerConfig:
     model: str = "logits"           # "logits" (per-pixel, colour-initialised) or "mlp" (over pixel features)
     hidden: int = 64                # MLP width
     constraints: tuple[str, ...] = ("background", "tightness", "scribble", "neighbourhood", "border",
-                                    "exclusivity", "box_fill", "colour")
+                                    "exclusivity", "box_fill", "colour", "points", "tags")
     weights: dict = field(default_factory=lambda: {"box_fill": 1.0, "colour": 3.0, "border": 3.0})
     reduce: str = "mean"            # the loss reading ("sum": one conjunction / pixels; "mean": per constraint)
     allowed_by_construction: bool = True  # mask disallowed classes; background and exclusivity then hold by construction
@@ -154,7 +156,7 @@ def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
         extra = {"colour": forall(torch.logsumexp(log_q + log_p, 0), reduce=cfg.reduce)} if use_colour else None
         loss, parts = build_loss(scores, labels, names, cfg.weights, cfg.reduce, {"neighbourhood": nb_opts}, extra)
         opt.zero_grad(); loss.backward(); opt.step()
-        if history is not None: history.append({k: float(v) for k, v in parts.items()})
+        if history is not None: history.append({k: float(v.detach()) for k, v in parts.items()})
         if use_colour and cfg.em_every and (step + 1) % cfg.em_every == 0 and step + 1 < cfg.steps:
             memberships = log_p.detach().exp().numpy()
             log_q = colour_posterior(lab_px, labels, np.maximum(memberships, seeds * (seeds >= cfg.scribble_weight)), cfg.bins)
@@ -190,4 +192,4 @@ def logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
         prob = prob.masked_fill(~encode_weak(weak, things=things).allowed, 0.0)
     out = np.array(labels.classes, dtype=np.uint8)[prob.argmax(0).numpy()]
     if stats is not None: stats["images"] += 1
-    return weak.paint_scribbles(out, use_scribbles)
+    return weak.paint_labelled(out, use_scribbles)

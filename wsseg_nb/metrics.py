@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 # %% auto #0
-__all__ = ['confusion_matrix', 'iou_from_confusion', 'mean_iou', 'SegMetric']
+__all__ = ['confusion_matrix', 'iou_from_confusion', 'mean_iou', 'dice_from_confusion', 'SegMetric']
 
 # %% ../nbs/04_metrics.ipynb #afda8292
 def confusion_matrix(pred: np.ndarray, # (H,W) or any shape, predicted class ids
@@ -50,14 +50,20 @@ def mean_iou(conf: np.ndarray) -> float:
     iou = iou_from_confusion(conf)
     return float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan")
 
+def dice_from_confusion(conf: np.ndarray) -> np.ndarray:
+    "Per-class Dice 2TP / (2TP + FP + FN) = 2 IoU / (1 + IoU); NaN for classes absent from both GT and prediction."
+    iou = iou_from_confusion(conf)
+    return 2 * iou / (1 + iou)
+
 # %% ../nbs/04_metrics.ipynb #09ae5778
 @dataclass
 class SegMetric:
-    "Accumulates a confusion matrix over images; `result()` gives mIoU and per-class IoU in percent."
+    "Accumulates a confusion matrix over images; `result()` gives mIoU, per-class IoU and Dice in percent."
     n_classes: int = 21
     ignore_index: int = 255
     class_names: tuple[str, ...] | None = None
     no_prediction: int | None = 255   # a prediction of this value is "no prediction": a miss of the GT class there
+    background: int | None = 0        # the class left out of the mean foreground Dice (None: every class is foreground)
 
     def __post_init__(self):
         self.conf = np.zeros((self.n_classes, self.n_classes + (self.no_prediction is not None)), dtype=np.int64)
@@ -70,11 +76,15 @@ class SegMetric:
         return self
 
     def result(self) -> dict:
-        "{'miou': %, 'per_class': {name: % or None}, 'coverage': % of GT pixels predicted, 'n_images', 'confusion'}"
-        iou, n = iou_from_confusion(self.conf), self.n_classes
+        "{'miou': %, 'per_class': {name: IoU % or None}, 'dice': {name: %}, 'mean_fg_dice', 'coverage': % of GT pixels predicted, 'n_images', 'confusion'}"
+        iou, dice, n = iou_from_confusion(self.conf), dice_from_confusion(self.conf), self.n_classes
         names = self.class_names or tuple(str(i) for i in range(n))
         total = self.conf.sum()
+        pct = lambda v: None if np.isnan(v) else round(100 * float(v), 4)
+        fg = [d for c, d in enumerate(dice) if c != self.background and np.isfinite(d)]
         return {"miou": round(100 * mean_iou(self.conf), 4),
-                "per_class": {k: (None if np.isnan(v) else round(100 * float(v), 4)) for k, v in zip(names, iou)},
+                "per_class": {k: pct(v) for k, v in zip(names, iou)},
+                "dice": {k: pct(v) for k, v in zip(names, dice)},
+                "mean_fg_dice": round(100 * float(np.mean(fg)), 4) if fg else None,
                 "coverage": round(100 * float(self.conf[:, :n].sum() / total), 4) if total else None,
                 "n_images": self.n_images, "confusion": self.conf[:, :n].tolist()}

@@ -5,7 +5,6 @@
 # %% ../nbs/11_pipeline.ipynb #78ba2542
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import os
@@ -19,28 +18,27 @@ from typing import Callable, Sequence
 from tqdm.auto import tqdm
 
 from .baselines import fill_boxes, grabcut
-from .constraints import CONSTRAINTS, POSTER_CONSTRAINTS, REDUCES
-
-from .judge import logic_label
-from .learner import LearnerConfig
+from .constraints import CONSTRAINTS, DEFAULT_CONSTRAINTS, REDUCES
 from .core import (Param, call_cli, cli_errors, for_each_image, prepare_output, run_manifest, store_true,
                            write_json_atomic, write_text_atomic)
-from .data import (SCRIBBLE_LOCATIONS, VOC, Box, VOCFolder, WeakLabels, coco_json, image_seed,
-                           load_dataset, load_weak_labels, parse_mapping, read_coco_boxes, read_label_png, save_weak_labels, simulate_boxes,
-                           simulate_scribbles, write_label_png)
+from .datasets import VOC, DataFolder, Dataset, load_dataset, open_folder
+from .images import parse_mapping, read_label_png, write_label_png
+from .judge import logic_label
+from .learner import LearnerConfig
 from .metrics import SegMetric
+from .predict import predict_folder
 from .sam import MODEL_TYPES, SAM_MODEL_KEYS, get_sam, sam_pseudo_label
 from .sam_finetune import SamTuneConfig, finetune_on_folder
-from .predict import predict_folder
 from .train import TrainConfig, train_model
-
+from .weak import coco_json, load_weak_labels, save_weak_labels
+from .weak_formats import read_coco
+from .weak_sources import BOX_MODES, SCRIBBLE_MODES, WeakSource, read_weak_labels, source_files, weak_label_kind
 
 # %% auto #0
-__all__ = ['BOX_MODES', 'SCRIBBLE_MODES', 'PSEUDO_LABELLERS', 'SAM_METHODS', 'POOLED', 'MISSING_SCRIBBLES', 'coco_boxes',
-           'make_weak_labels', 'make_pseudo_labels', 'evaluate_folder', 'format_result', 'weak_label_kind',
-           'experiment_ids', 'check_weak_sources', 'experiment_weak_labels', 'folder_weak_labels', 'run_stage2',
-           'parse_constraints', 'parse_weights', 'learner_options', 'wsseg_weaklabels', 'sam_options',
-           'wsseg_pseudolabel', 'wsseg_evaluate']
+__all__ = ['PSEUDO_LABELLERS', 'SAM_METHODS', 'POOLED', 'MISSING_SCRIBBLES', 'make_weak_labels', 'make_pseudo_labels',
+           'evaluate_folder', 'format_result', 'experiment_ids', 'check_weak_sources', 'experiment_weak_labels',
+           'folder_weak_labels', 'run_stage2', 'parse_constraints', 'parse_weights', 'learner_options',
+           'wsseg_weaklabels', 'sam_options', 'wsseg_pseudolabel', 'wsseg_evaluate']
 
 # %% ../nbs/11_pipeline.ipynb #6d7b0cef
 def _previous_timing(man: Path) -> dict:
@@ -55,80 +53,56 @@ def _report_skipped(skipped: list[tuple[str, str]], what: str) -> None:
     if len(skipped) > 20: print(f"  ... and {len(skipped) - 20} more (listed in the manifest)", file=sys.stderr)
 
 # %% ../nbs/11_pipeline.ipynb #60875df7
-BOX_MODES = ("xml", "instances", "coco", "simulated", "none")
-
-@functools.lru_cache(maxsize=2)
-def _coco_boxes(path: str, mtime: float) -> dict:
-    return read_coco_boxes(path)
-
-def coco_boxes(path: str | Path, # COCO instance JSON
-               image_id: str, size: tuple[int, int], # the image's (height, width)
-              ) -> list[Box]:
-    "One image's boxes from a COCO file (read once per process), checked against the image's size."
-    table = _coco_boxes(str(path), Path(path).stat().st_mtime)
-    if image_id not in table: raise ValueError(f"image {image_id} is not in the COCO file {path} (its 'images' file names)")
-    w, h, boxes = table[image_id]
-    if (h, w) != tuple(size):
-        raise ValueError(f"{path} says image {image_id} is {w}x{h}, but it is {size[1]}x{size[0]}")
-    return boxes
-SCRIBBLE_MODES = ("scribblesup", "simulated", "none")
-
-def _weak_labels_job(data_root: str, out: str, boxes: str, scribbles: str, seed: int, coverage: float, line_width: int,
-                     min_area: int, coco: str | None, dataset: str | None, image_id: str) -> Counter:
+def _weak_labels_job(data_root: str, out: str, source: WeakSource, ds: Dataset, image_id: str) -> Counter:
     "Write one image's weak labels; returns its counts."
-    ds = load_dataset(dataset)
-    voc, i, counts = VOCFolder(data_root, ds), image_id, Counter(written=1)
-    h, w = voc.size(i)
-    gt = voc.gt(i) if boxes in ("simulated", "instances") or scribbles == "simulated" else None
-    bx = {"xml": lambda: voc.xml_boxes(i), "instances": lambda: voc.instance_boxes(i), "coco": lambda: coco_boxes(coco, i, (h, w)),
-          "simulated": lambda: simulate_boxes(gt, min_area, None if ds is VOC else ds.thing_ids), "none": lambda: []}[boxes]()
-    scr, src = None, None
-    if scribbles == "simulated":
-        scr, src = simulate_scribbles(gt, image_seed(seed, i), coverage, line_width, min_area), "simulated"
-    elif scribbles == "scribblesup":
-        scr = voc.scribbles(i, line_width); src = "scribblesup" if scr is not None else None
-        counts["without_scribbles"] += scr is None
-    save_weak_labels(out, WeakLabels(i, h, w, bx, scr, src), ds)
-    counts["boxes"] += len(bx)
-    return counts
+    weak = read_weak_labels(open_folder(data_root, ds), image_id, source)
+    save_weak_labels(out, weak, ds)
+    return Counter(written=1, boxes=len(weak.boxes), points=len(weak.points), tagged=weak.tags is not None,
+                   crowds=weak.unknown is not None,
+                   without_scribbles=source.scribbles in ("scribblesup", "png", "cvat") and weak.scribbles is None)
 
-def make_weak_labels(data_root: str | Path, # VOC-layout folder
-                     out: str | Path, # output folder (boxes/, scribbles/, manifest.json)
-                     split_file: str | Path | None = None, # ids to do (path or split name); default all with GT
-                     boxes: str = "simulated", # xml | instances | coco | simulated | none
-                     scribbles: str = "simulated", # scribblesup | simulated | none
-                     seed: int = 0, coverage: float = 0.02, line_width: int = 3, min_area: int = 100,
-                     skip_bad: bool = False, force: bool = False, progress: bool = True,
-                     coco: str | Path | None = None, # boxes="coco": the COCO instance JSON
-                     dataset: str | Path | None = None, # a built-in name (voc, camvid) or a dataset.json; None: VOC
-                    ) -> dict:
-    "Write weak labels for every image of a split (and all boxes of the folder as `coco.json`); returns a summary."
-    if boxes not in BOX_MODES: raise ValueError(f"boxes={boxes!r}; expected one of {BOX_MODES}")
-    if (boxes == "coco") != (coco is not None): raise ValueError("--boxes coco and --coco FILE go together")
-    if coco is not None: _coco_boxes(str(coco), Path(coco).stat().st_mtime)   # a bad file is one error, before any image (and read once)
-    if scribbles not in SCRIBBLE_MODES: raise ValueError(f"scribbles={scribbles!r}; expected one of {SCRIBBLE_MODES}")
-    ds = load_dataset(dataset)
-    if boxes in ("xml", "instances", "coco") and ds is not VOC: raise ValueError(f"--boxes {boxes} reads VOC's files; for {ds.name} use simulated or none")
-    voc, out = VOCFolder(data_root, ds), Path(out)
-    params = dict(data_root=str(Path(data_root).resolve()), split_file=str(split_file) if split_file else None,
-                  **({} if ds is VOC else {"dataset": str(dataset)}),
-                  boxes=boxes, scribbles=scribbles, seed=seed, coverage=coverage, line_width=line_width, min_area=min_area,
-                  **({"coco": str(Path(coco).resolve())} if coco else {}))
-    prepare_output(out, "wsseg_weaklabels", params, force)
-    ids = voc.split_ids(split_file)
+def _weak_label_ids(folder: DataFolder, split_file, source: WeakSource, skip_bad: bool) -> list[str]:
+    "The images to do: the split's (or every image, or with simulation every image with a mask); missing images counted."
+    ids = folder.split_ids(split_file)
+    if source.needs_gt and split_file is None: ids = folder.with_gt(ids)
     if not ids:
-        raise FileNotFoundError(f"{Path(data_root)/'SegmentationClass'} is missing or has no mask of an image in "
-                                f"{Path(data_root)/'JPEGImages'}, so there is no image to do by default; pass --split-file "
-                                "with the ids (boxes from --boxes xml need no GT)")
+        raise FileNotFoundError(f"{folder.root} has no image with a GT mask ({' or '.join(d + '/' for d in folder.mask_subdirs)}) "
+                                f"to simulate from ({source.boxes} boxes, "
+                                f"{source.scribbles} scribbles); pass --split-file, or take weak labels from files "
+                                "(--boxes xml|coco|cvat, --scribbles png|scribblesup|cvat)" if source.needs_gt else
+                                f"{folder.root} holds no image ({', '.join(folder.image_subdirs)}/ are empty)")
+    missing = [i for i in ids if not folder.image_path(i).is_file()]
+    if missing and not skip_bad:
+        raise FileNotFoundError(f"{len(missing)} of the {len(ids)} images to do have no image file in {folder.root} "
+                                f"(e.g. {missing[:3]}); add them, or pass --skip-bad to skip and list them")
+    return ids
+
+def make_weak_labels(data_root: str | Path, # the dataset folder
+                     out: str | Path, # output folder (boxes/, scribbles/, unknown/, coco.json, manifest.json)
+                     source: WeakSource | None = None, # where the weak labels come from (default: simulated boxes + scribbles)
+                     split_file: str | Path | None = None, # ids to do (path or split name); default: see above
+                     dataset: Dataset | str | Path | None = None, # a Dataset, built-in name (voc, camvid, coco) or dataset.json; None: VOC
+                     skip_bad: bool = False, # skip and list images that fail instead of stopping
+                     force: bool = False, # redo / overwrite a folder made with other parameters
+                     progress: bool = True, # a progress bar
+                    ) -> dict:
+    "A summary (counts, skipped images) of writing the weak labels of a split, and all its boxes as `coco.json`."
+    source, ds = source or WeakSource(), load_dataset(dataset)
+    folder, out = open_folder(data_root, ds), Path(out)
+    source_files(source, ds)   # a bad COCO or CVAT file is one error, before any image (and read once)
+    params = dict(data_root=str(Path(data_root).resolve()), split_file=str(split_file) if split_file else None,
+                  **({} if ds is VOC else {"dataset": ds.describe()}), **source.record())
+    prepare_output(out, "wsseg_weaklabels", params, force)
+    ids = _weak_label_ids(folder, split_file, source, skip_bad)
     todo = [i for i in ids if force or not (out/"boxes"/f"{i}.json").is_file()]
     counts = Counter(existing=len(ids) - len(todo))
     with run_manifest(out/"manifest.json", "wsseg_weaklabels", params) as man:
-        job = partial(_weak_labels_job, str(data_root), str(out), boxes, scribbles, seed, coverage, line_width, min_area,
-                      None if coco is None else str(coco), None if dataset is None else str(dataset))
+        job = partial(_weak_labels_job, str(data_root), str(out), source, ds)
         done, skipped = for_each_image(todo, job, skip_bad=skip_bad, desc="weak labels", progress=progress,
                                        on_done=lambda i, r: man.count())
         for r in done.values(): counts.update(r)
-        write_json_atomic(out/"coco.json", coco_json(out, ds.classes, voc.image_path(todo[0]).suffix if todo else ".jpg"))   # for other tools
+        if source.cvat: counts.update({f"cvat_ignored_{k}": v for e in source_files(source, ds)["cvat"].values() for k, v in e.ignored.items()})
+        write_json_atomic(out/"coco.json", coco_json(out, ds, folder.image_path(ids[0]).suffix if ids else ".jpg"))   # for other tools
         man.extra.update(counts=dict(counts), skipped=skipped)
     _report_skipped(skipped, "wsseg_weaklabels")
     return {"n_images": len(ids), **counts, "skipped": skipped}
@@ -138,7 +112,7 @@ PSEUDO_LABELLERS: dict[str, Callable] = {
     "boxes": fill_boxes, "grabcut": grabcut, "logic": logic_label,
     "sam-boxes": partial(sam_pseudo_label, prompt="boxes"), "sam-scribbles": partial(sam_pseudo_label, prompt="scribbles"),
     "sam": partial(sam_pseudo_label, prompt="both")}
-def _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progress, options: dict) -> dict:
+def _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progress, options: dict, ds: Dataset, intensity: str) -> dict:
     "For `sam`: fine-tune the decoder over the split (unless a `decoder` is given); returns the labeller's options."
     if method != "sam" or options.get("decoder"): return options
     fields = set(SamTuneConfig.__dataclass_fields__)   # options are sorted by who declares them: the config, the labeller
@@ -150,30 +124,30 @@ def _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progre
     label.setdefault("cache", str(out/"embeddings"))
     model = {k: label[k] for k in ("model_type", "checkpoint", "device", "seed") if k in label}
     dec = finetune_on_folder(data_root, weak_dir, ids, out/"decoder", cache=label["cache"], use_scribbles=use_scribbles,
-                             progress=progress, cfg=cfg, **model)
+                             progress=progress, cfg=cfg, dataset=ds, intensity=intensity, **model)
     return {**label, "decoder": str(dec)}
 
 SAM_METHODS = ("sam-boxes", "sam-scribbles", "sam")
 POOLED = ("grabcut", "logic")   # per-image CPU work: by default a pool of one-thread processes, one per core
 
 def _pseudo_label_job(method: str, data_root: str, weak_dir: str, out: str, use_scribbles: bool, options: dict,
-                      dataset: str | None, intensity: str, image_id: str) -> dict:
+                      ds: Dataset, intensity: str, image_id: str) -> dict:
     "Label one image and write it; returns its seconds and the labeller's counts."
-    ds = load_dataset(dataset)
     weak = load_weak_labels(weak_dir, image_id, use_scribbles, ds)
-    image = VOCFolder(data_root, ds, intensity).image(image_id)
+    image = open_folder(data_root, ds, intensity).image(image_id)
     if image.shape[:2] != (weak.height, weak.width):
         raise ValueError(f"{Path(weak_dir)/'boxes'/f'{image_id}.json'} says {weak.width}x{weak.height} but the image is "
                          f"{image.shape[1]}x{image.shape[0]}; were the weak labels made for another copy of the image?")
     stats = Counter()
     t0 = time.perf_counter()
-    stuff = {} if ds.background is not None else {"things": ds.thing_ids}   # a dataset with stuff: what is a thing
+    stuff = {} if ds.stuff_things is None else {"things": ds.stuff_things}   # a dataset with stuff: what is a thing
     label = PSEUDO_LABELLERS[method](image, weak, use_scribbles=use_scribbles, stats=stats, **stuff, **options)
+    label = weak.paint_unknown(label)   # crowds: no label to learn from
     seconds = time.perf_counter() - t0
     write_label_png(Path(out)/f"{image_id}.png", label, {"source": f"wsseg_nb {method}"}, None if ds is VOC else ds.colours())
     return {"seconds": seconds, "stats": stats}
 
-def _pseudo_label_ids(method: str, voc: VOCFolder, weak_dir: Path, split_file, options: dict) -> list[str]:
+def _pseudo_label_ids(method: str, voc: DataFolder, weak_dir: Path, split_file, options: dict) -> list[str]:
     "The images to label, with the request checked: a known method, weak labels present, a SAM model named."
     if method not in PSEUDO_LABELLERS:
         raise ValueError(f"Unknown method {method!r}; available: {sorted(PSEUDO_LABELLERS)}")
@@ -204,7 +178,7 @@ def _timing(done: dict, wall: float, prev: dict) -> dict:
             "timing": {"seconds": seconds, "wall_seconds": wall, "timed_images": timed}}
 
 def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
-                       data_root: str | Path, # VOC-layout folder with the images
+                       data_root: str | Path, # the dataset folder with the images
                        weak_labels: str | Path, # folder written by make_weak_labels
                        out: str | Path, # output folder of <id>.png
                        split_file: str | Path | None = None, # default: every image with weak labels
@@ -214,34 +188,31 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
                        progress: bool = True, # progress bars
                        shard: tuple[int, int] | None = None, # (rank, world): label ids[rank::world]; None = torchrun's, if any
                        workers: int | None = None, # processes of one thread each; None = one per core for grabcut/logic on >= 8 images
-                       dataset: str | Path | None = None, # a built-in name (voc, camvid) or a dataset.json; None: VOC
+                       dataset: Dataset | str | Path | None = None, # a Dataset, built-in name (voc, camvid, coco) or dataset.json; None: VOC
                        intensity: str = "percentile", # images deeper than 8 bits: percentile | minmax | window:LO,HI
                        **options, # passed to the method
                       ) -> dict:
-    "Write pseudo-labels for a split with `method`; returns a summary (counts, seconds per image)."
+    "A summary (counts, seconds per image) of writing the pseudo-labels of a split with `method`."
     ds = load_dataset(dataset)
     if ds.background is not None and ds.classes.index(ds.background) != 0:
         raise ValueError(f"dataset {ds.name}: the pseudo-labellers take class 0 as the background; {ds.background!r} is not")
-    if method == "sam" and ds is not VOC and not options.get("decoder"):
-        raise ValueError(f"--method sam fine-tunes on VOC-style data only so far; on {ds.name} use sam-boxes or sam-scribbles")
-    voc, out, weak_dir = VOCFolder(data_root, ds), Path(out), Path(weak_labels)
+    voc, out, weak_dir = open_folder(data_root, ds), Path(out), Path(weak_labels)
     rank, world, ids, manifest = _shard(method, _pseudo_label_ids(method, voc, weak_dir, split_file, options), shard, options)
     params = dict(method=method, data_root=str(Path(data_root).resolve()), weak_labels=str(weak_dir.resolve()),
                   split_file=str(split_file) if split_file else None, use_scribbles=use_scribbles, options=options,
-                  **({} if ds is VOC else {"dataset": str(dataset)}),
+                  **({} if ds is VOC else {"dataset": ds.describe()}),
                   **({} if intensity == "percentile" else {"intensity": intensity}))   # (defaults left out: older folders resume)
     parse_mapping(intensity)   # a bad mapping is one error, before any image
     prepare_output(out, "wsseg_pseudolabel", params, force, manifest)
     prev = {} if force else _previous_timing(out/manifest)   # a resumed run keeps the earlier images' time
     with run_manifest(out/manifest, "wsseg_pseudolabel", params, shard=[rank, world]) as man:
         t_tune = time.perf_counter()
-        options = _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progress, dict(options))
+        options = _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progress, dict(options), ds, intensity)
         if method == "sam": man.extra["finetune_seconds"] = time.perf_counter() - t_tune
         if method in SAM_METHODS: get_sam(**{k: options[k] for k in SAM_MODEL_KEYS if k in options})   # a bad model fails once, here
         todo = [i for i in ids if force or not (out/f"{i}.png").is_file()]
         if workers is None: workers = len(os.sched_getaffinity(0)) if method in POOLED and len(todo) >= 8 else 0
-        job = partial(_pseudo_label_job, method, str(data_root), str(weak_dir), str(out), use_scribbles, options,
-                      None if dataset is None else str(dataset), intensity)
+        job = partial(_pseudo_label_job, method, str(data_root), str(weak_dir), str(out), use_scribbles, options, ds, intensity)
         t_wall = time.perf_counter()
         done, skipped = for_each_image(todo, job, workers if method in POOLED else 0, skip_bad,
                                        f"pseudo-labels ({method})", progress, on_done=lambda i, r: man.count())
@@ -254,15 +225,26 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
             **{k: timing[k] for k in ("seconds_per_image", "wall_seconds_per_image")}}
 
 # %% ../nbs/11_pipeline.ipynb #755ad42b
+def _gt_reader(folder: DataFolder, gt_coco: str | Path | None):
+    "(has_gt(id), gt(id), where(id)): the folder's masks, or the GT of a COCO file's polygons."
+    if gt_coco is None: return (lambda i: folder.gt_path(i) is not None), folder.gt, folder.gt_path
+    table = read_coco(gt_coco, folder.dataset)
+    def gt(i):
+        g, (h, w) = table[i].semantic_mask(), folder.size(i)
+        if g.shape != (h, w): raise ValueError(f"{gt_coco} says {i} is {g.shape[1]}x{g.shape[0]} but the image is {w}x{h}")
+        return g
+    return (lambda i: i in table), gt, (lambda i: f"{gt_coco} ({i})")
+
 def evaluate_folder(pred: str | Path, # folder of <id>.png predictions (class ids)
-                    data_root: str | Path, # VOC-layout folder with the GT
+                    data_root: str | Path, # the dataset folder with the GT masks
                     split_file: str | Path | None = None, # ids to score; default all predictions
-                    progress: bool = False,
-                    dataset: str | Path | None = None, # a built-in name (voc, camvid) or a dataset.json; None: VOC
+                    progress: bool = False, # a progress bar
+                    dataset: Dataset | str | Path | None = None, # a Dataset, built-in name (voc, camvid, coco) or dataset.json; None: VOC
+                    gt_coco: str | Path | None = None, # take the GT from this COCO instance JSON's polygons instead of masks
                    ) -> dict:
-    "mIoU and per-class IoU (percent) of the predictions in `pred`."
+    "mIoU, per-class IoU and Dice (percent) of the predictions in `pred`, over the images that have GT."
     ds = load_dataset(dataset)
-    voc, pred = VOCFolder(data_root, ds), Path(pred)
+    voc, pred = open_folder(data_root, ds), Path(pred)
     if not pred.is_dir(): raise FileNotFoundError(f"Prediction folder {pred} does not exist")
     ids = voc.split_ids(split_file) if split_file else sorted(p.stem for p in pred.glob("*.png"))
     if not ids: raise ValueError(f"{pred} holds no <id>.png predictions")
@@ -270,35 +252,43 @@ def evaluate_folder(pred: str | Path, # folder of <id>.png predictions (class id
     if missing:
         raise FileNotFoundError(f"{len(missing)} of {len(ids)} images of the split have no prediction in {pred}, "
                                 f"e.g. {missing[:10]}; predict them, or evaluate another split")
-    met = SegMetric(ds.n_classes, class_names=ds.classes)
-    for i in tqdm(ids, desc="evaluate", disable=not progress):
-        p, g = read_label_png(pred/f"{i}.png"), voc.gt(i)
+    has_gt, read_gt, where = _gt_reader(voc, gt_coco)
+    without = [i for i in ids if not has_gt(i)]
+    if len(without) == len(ids):
+        raise FileNotFoundError(f"none of the {len(ids)} images has GT ({'in ' + str(gt_coco) if gt_coco else f'masks in {voc.root}'}), "
+                                "so there is nothing to score; masks are <id>.png in "
+                                f"{' or '.join(voc.mask_subdirs)}/ (or pass --gt-coco FILE for COCO polygons)")
+    met = SegMetric(ds.n_classes, class_names=ds.classes, background=ds.classes.index(ds.background) if ds.background else None)
+    for i in tqdm([i for i in ids if has_gt(i)], desc="evaluate", disable=not progress):
+        p, g = read_label_png(pred/f"{i}.png"), read_gt(i)
         if p.shape != g.shape:
             raise ValueError(f"Prediction {pred/f'{i}.png'} is {p.shape[1]}x{p.shape[0]} but the GT is "
                              f"{g.shape[1]}x{g.shape[0]}; predictions must be at full image resolution")
         try: met.update(p, g)
-        except ValueError as e: raise ValueError(f"{pred/f'{i}.png'} against the GT {voc.gt_path(i)}: {e}") from None
-    return met.result()
+        except ValueError as e: raise ValueError(f"{pred/f'{i}.png'} against the GT {where(i)}: {e}") from None
+    return {**met.result(), "without_gt": without}
 
 def format_result(res: dict) -> str:
-    "Per-class IoU table and the final `mIoU: xx.x` line."
-    rows = [f"{name:<12} {'–' if v is None else f'{v:5.1f}'}" for name, v in res["per_class"].items()]
+    "The per-class IoU and Dice table, the images without GT, and the final `mIoU: xx.x` line."
+    fmt = lambda v: "    –" if v is None else f"{v:5.1f}"
+    rows = [f"{name:<14} {fmt(v)}   {fmt(res.get('dice', {}).get(name))}" for name, v in res["per_class"].items()]
     cov = [] if res.get("coverage") in (None, 100) else [f"coverage: {res['coverage']:.1f}% of GT pixels predicted (255 = no prediction, a miss)"]
-    return "\n".join(["class        IoU (%)", *rows, f"images: {res['n_images']}", *cov, f"mIoU: {res['miou']:.1f}"])
+    no_gt = res.get("without_gt") or []
+    lacking = [f"not scored: {len(no_gt)} image(s) without GT ({', '.join(no_gt[:5])}{', ...' if len(no_gt) > 5 else ''})"] if no_gt else []
+    dice = [] if res.get("mean_fg_dice") is None else [f"mean foreground Dice: {res['mean_fg_dice']:.1f}"]
+    return "\n".join(["class          IoU (%)  Dice (%)", *rows, f"images: {res['n_images']}", *lacking, *cov, *dice,
+                      f"mIoU: {res['miou']:.1f}"])
 
 # %% ../nbs/11_pipeline.ipynb #c169b635
-def weak_label_kind(boxes: str, scribbles: str) -> str:
-    "How weak labels were made, as metrics and tables record it: 'simulated' or e.g. 'xml+scribblesup'."
-    return "simulated" if {boxes, scribbles} <= {"simulated", "none"} else f"{boxes}+{scribbles}"
-
-def experiment_ids(data_root: str | Path, # VOC-layout folder
+def experiment_ids(data_root: str | Path, # the dataset folder
                    split: str | Path, # split name or file of ids
                    need_gt: bool = True, # keep only ids with a GT mask (else only an image is needed)
                    image_ids: str = "", # comma-separated ids to use instead of the split
                    n_images: int = 0, # keep the first n (0 = all)
+                   dataset: Dataset | str | Path | None = None, # the folder's description (None: VOC)
                   ) -> list[str]:
     "The ids of `split` (or `image_ids`) present in `data_root`; a clear error when none is."
-    voc = VOCFolder(data_root)
+    voc = open_folder(data_root, dataset)
     wanted = [i for i in image_ids.split(",") if i] or voc.split_ids(split)
     have = (lambda i: voc.gt_path(i) is not None) if need_gt else (lambda i: voc.image_path(i).is_file())
     ids = [i for i in wanted if voc.image_path(i).is_file() and have(i)]
@@ -309,39 +299,43 @@ def experiment_ids(data_root: str | Path, # VOC-layout folder
 
 MISSING_SCRIBBLES = ("boxes-only", "skip")
 
-def check_weak_sources(data_root: str | Path, ids: Sequence[str], boxes: str, scribbles: str) -> dict[str, list[str]]:
+def check_weak_sources(folder: DataFolder, # the dataset folder
+                       ids: Sequence[str], # the images
+                       source: WeakSource, # where their weak labels come from
+                      ) -> dict[str, list[str]]:
     "Ids without their box XML (boxes='xml') or ScribbleSup file (scribbles='scribblesup'); raises if the XMLs or all scribbles are missing."
-    voc = VOCFolder(data_root)
-    no_xml = [i for i in ids if not (voc.root/"Annotations"/f"{i}.xml").is_file()] if boxes == "xml" else []
-    no_scr = [i for i in ids if voc.scribble_path(i) is None] if scribbles == "scribblesup" else []
+    no_xml = [i for i in ids if folder.weak_file("xml", i) is None] if source.boxes == "xml" else []
+    no_scr = [i for i in ids if folder.weak_file("scribblesup", i) is None] if source.scribbles == "scribblesup" else []
     if no_xml:
-        raise FileNotFoundError(f"{len(no_xml)} of {len(ids)} images have no box annotation {voc.root}/Annotations/<id>.xml "
-                                f"(e.g. {no_xml[:3]}); fetch them with `wsseg_download voc2012 --dest DIR` (DIR holding "
-                                f"VOCdevkit/), or use boxes='simulated' on data without annotations")
+        raise FileNotFoundError(f"{len(no_xml)} of {len(ids)} images have no box annotation in {folder.root} (looked for "
+                                f"{', '.join(folder.weak_files.get('xml', ('nothing',)))}; e.g. {no_xml[:3]}); fetch them with "
+                                "`wsseg_download voc2012 --dest DIR` (DIR holding VOCdevkit/), or use boxes='simulated' on data without annotations")
     if ids and len(no_scr) == len(ids):
-        raise FileNotFoundError(f"none of the {len(ids)} images has a ScribbleSup file under {voc.root} (looked for "
-                                f"{', '.join(SCRIBBLE_LOCATIONS[:2])}, ...); fetch them with `wsseg_download scribblesup "
-                                f"--dest DIR`, or use scribbles='simulated'")
+        raise FileNotFoundError(f"none of the {len(ids)} images has a ScribbleSup file under {folder.root} (looked for "
+                                f"{', '.join(folder.weak_files.get('scribblesup', ('nothing',))[:2])}, ...); fetch them with "
+                                "`wsseg_download scribblesup --dest DIR`, or use scribbles='simulated'")
     return {"missing_xml": no_xml, "missing_scribbles": no_scr}
 
-def experiment_weak_labels(data_root: str | Path, ids: Sequence[str], out: str | Path,
-                           boxes: str = "simulated", # xml | instances | simulated | none
-                           scribbles: str = "simulated", # scribblesup | simulated | none
+def experiment_weak_labels(data_root: str | Path, # the dataset folder
+                           ids: Sequence[str], # the images
+                           out: str | Path, # the weak-label folder to write
+                           source: WeakSource | None = None, # where they come from (default: simulated boxes + scribbles)
                            missing_scribbles: str = "boxes-only", # images without a ScribbleSup file: boxes-only | skip
-                           seed: int = 0, coverage: float = 0.02, progress: bool = False,
+                           progress: bool = False, # a progress bar
+                           dataset: Dataset | str | Path | None = None, # the folder's description (None: VOC)
                           ) -> dict:
-    "Weak labels of `ids` into `out` (sources checked first); returns the ids used, the kind, and what was missing."
+    "The ids used, the weak labels' kind and what was missing, after writing the weak labels of `ids` into `out` (sources checked first)."
     if missing_scribbles not in MISSING_SCRIBBLES:
         raise ValueError(f"missing_scribbles={missing_scribbles!r}; expected one of {MISSING_SCRIBBLES}")
-    gone = check_weak_sources(data_root, ids, boxes, scribbles)
+    source = source or WeakSource()
+    gone = check_weak_sources(open_folder(data_root, dataset), ids, source)
     skip = set(gone["missing_scribbles"]) if missing_scribbles == "skip" else set()
     used = [i for i in ids if i not in skip]
     if not used: raise ValueError(f"every one of the {len(ids)} images was skipped for want of a ScribbleSup file")
     out = Path(out)
     split_file = write_text_atomic(out.parent/f"{out.name}_ids.txt", "\n".join(used) + "\n")
-    make_weak_labels(data_root, out, split_file, boxes=boxes, scribbles=scribbles, seed=seed, coverage=coverage,
-                     progress=progress)
-    return {"ids": used, "split_file": str(split_file), "weak_dir": str(out), "kind": weak_label_kind(boxes, scribbles),
+    make_weak_labels(data_root, out, source, split_file, dataset, progress=progress)
+    return {"ids": used, "split_file": str(split_file), "weak_dir": str(out), "kind": source.kind,
             "without_scribbles": len(gone["missing_scribbles"]), "missing_scribbles": missing_scribbles}
 
 # %% ../nbs/11_pipeline.ipynb #49be4da2
@@ -363,9 +357,13 @@ def run_stage2(out: str | Path, # run folder: model/, pred_val/, pred_val_crf/
                crf: bool = False, # also score with the dense CRF (DeepLabV2)
                scales: Sequence[float] = (1.0,), flip: bool = False, # test-time inputs (DeepLabV2)
                device: str | None = None, progress: bool = False,
+               dataset: Dataset | str | Path | None = None, # the folder's description (None: VOC)
+               gt_coco: str | Path | None = None, # score against this COCO JSON's polygons instead of masks
               ) -> dict:
-    "Train on stage 1's pseudo-labels, predict val (± CRF), score; returns the numbers and where things are."
-    out, pl, voc = Path(out), Path(pseudo_labels), VOCFolder(data_root)
+    "The numbers and where things are, after training on stage 1's pseudo-labels, predicting val (± CRF) and scoring where there is GT."
+    ds = load_dataset(dataset)
+    out, pl, voc = Path(out), Path(pseudo_labels), open_folder(data_root, ds)
+    has_gt = _gt_reader(voc, gt_coco)[0]
     if not pl.is_dir():
         raise FileNotFoundError(f"stage-1 pseudo-label folder {pl} does not exist; make it first (t1_pseudo_labels, "
                                 "or wsseg_pseudolabel --out FOLDER)")
@@ -375,16 +373,20 @@ def run_stage2(out: str | Path, # run folder: model/, pred_val/, pred_val_crf/
     va = write_text_atomic(out/"val_ids.txt", "\n".join(val_ids) + "\n")
     r = {"pseudo_labels": str(pl.resolve()), "weak_labels": folder_weak_labels(pl), "n_train": len(labelled),
          "n_train_without_label": len(train_ids) - len(labelled), "n_val": len(val_ids), "model_dir": str(out/"model")}
-    with_gt = [i for i in labelled if voc.gt_path(i) is not None]
+    with_gt = [i for i in labelled if has_gt(i)]
     if with_gt:
-        r["pseudo_label_miou_train"] = evaluate_folder(pl, data_root, write_text_atomic(out/"train_ids_gt.txt", "\n".join(with_gt) + "\n"))["miou"]
-    r["train"] = train_model(pl, data_root, tr, out/"model", cfg, device, resume=True, progress=progress)
+        r["pseudo_label_miou_train"] = evaluate_folder(pl, data_root, write_text_atomic(out/"train_ids_gt.txt", "\n".join(with_gt) + "\n"),
+                                                       dataset=ds, gt_coco=gt_coco)["miou"]
+    r["train"] = train_model(pl, data_root, tr, out/"model", cfg, device, resume=True, progress=progress, dataset=ds)
     for name, use_crf in (("val", False), ("val_crf", True)):
         if use_crf and not crf: continue
         p = predict_folder(out/"model", data_root, va, out/f"pred_{name}", crf=use_crf, scales=scales, flip=flip,
-                           device=device, workers=1, progress=progress)
-        res = evaluate_folder(out/f"pred_{name}", data_root, va)
-        r[f"{name}_miou"], r[f"{name}_per_class"], r[f"{name}_seconds_per_image"] = res["miou"], res["per_class"], p["seconds_per_image"]
+                           device=device, workers=1, progress=progress, dataset=ds)
+        r[f"{name}_seconds_per_image"] = p["seconds_per_image"]
+        if not any(has_gt(i) for i in val_ids): r[f"{name}_miou"] = None; continue   # nothing to score against
+        res = evaluate_folder(out/f"pred_{name}", data_root, va, dataset=ds, gt_coco=gt_coco)
+        r[f"{name}_miou"], r[f"{name}_per_class"] = res["miou"], res["per_class"]
+        r[f"{name}_dice"], r[f"{name}_mean_fg_dice"] = res["dice"], res["mean_fg_dice"]
     return r
 
 # %% ../nbs/11_pipeline.ipynb #53fcbfdd
@@ -411,7 +413,7 @@ def learner_options(steps: int | None = None, constraints: str | None = None, we
     "Options of the logic method from CLI text: the learner's (LearnerConfig) and the judge's formula."
     known, cfg, opts = set(CONSTRAINTS) | {"colour"}, LearnerConfig(), {}
     if steps is not None: opts["steps"] = int(steps)
-    if judge: opts["judge"] = parse_constraints(judge, set(CONSTRAINTS), POSTER_CONSTRAINTS)
+    if judge: opts["judge"] = parse_constraints(judge, set(CONSTRAINTS), DEFAULT_CONSTRAINTS)
     if reduce is not None: opts["reduce"] = reduce
     if constraints: opts["constraints"] = parse_constraints(constraints, known, cfg.constraints)
     if weights: opts["weights"] = parse_weights(weights, known, cfg.weights)
@@ -419,24 +421,39 @@ def learner_options(steps: int | None = None, constraints: str | None = None, we
 
 # %% ../nbs/11_pipeline.ipynb #38b411e4
 @call_cli
-def wsseg_weaklabels(data_root: Param("VOC-layout folder (holds JPEGImages/, SegmentationClass/)", str, opt=False),
-                     out: Param("output folder for boxes/<id>.json and scribbles/<id>.png", str) = "weak_labels",
-                     split_file: Param("file of image ids, or a split name under ImageSets/Segmentation", str) = None,
-                     boxes: Param("where boxes come from (coco: the --coco file)", str, choices=BOX_MODES) = "simulated",
-                     coco: Param("--boxes coco: a COCO instance JSON (categories named by VOC class)", str) = None,
-                     dataset: Param("voc (default), camvid, or a dataset.json: classes, things, void, layout", str) = None,
-                     scribbles: Param("where scribbles come from", str, choices=SCRIBBLE_MODES) = "simulated",
+def wsseg_weaklabels(data_root: Param("the dataset folder (VOC layout: JPEGImages/; folders: images/)", str, opt=False),
+                     out: Param("output folder for boxes/<id>.json, scribbles/<id>.png, coco.json", str) = "weak_labels",
+                     split_file: Param("file of image ids, or a split name; default: every image (with a mask, when simulating)", str) = None,
+                     dataset: Param("voc (default), camvid, coco, or a dataset.json: classes, things, void, layout", str) = None,
+                     weak: Param("cvat: boxes, scribbles (polylines), points and tags all from the --cvat file", str, choices=("cvat",)) = None,
+                     boxes: Param("where boxes come from (coco: the --coco file; cvat: the --cvat file)", str, choices=BOX_MODES) = "simulated",
+                     coco: Param("--boxes coco: a COCO instance JSON (categories matched to the dataset's classes by name)", str) = None,
+                     category_map: Param('--boxes coco: a JSON {"their name": "our name" or null} renaming or dropping categories', str) = None,
+                     scribbles: Param("where scribbles come from (png: --scribble-dir; cvat: the --cvat file)", str, choices=SCRIBBLE_MODES) = "simulated",
+                     scribble_dir: Param("--scribbles png: folder of <id>.png label maps (value = class id)", str) = None,
+                     unlabelled: Param("--scribbles png: the value of pixels nobody scribbled", int) = 255,
+                     cvat: Param("a CVAT for images 1.1 XML (boxes, polylines, points, tags)", str) = None,
+                     points_tags: Param("folder of <id>.json with points and tags (by class name)", str) = None,
                      seed: Param("seed of the simulation", int) = 0,
                      coverage: Param("simulated scribbles: fraction of each region covered", float) = 0.02,
                      line_width: Param("scribble line width in pixels", int) = 3,
                      min_area: Param("simulation: smallest component given a box/scribble (pixels)", int) = 100,
                      skip_bad: Param("skip unreadable or inconsistent images, and list them", store_true) = False,
                      force: Param("redo images already written / overwrite a folder made with other parameters", store_true) = False):
-    "Write weak labels (boxes and scribbles) for the images of a VOC-layout folder."
-    s = cli_errors(lambda: make_weak_labels(data_root, out, split_file, boxes, scribbles, seed, coverage,
-                                             line_width, min_area, skip_bad, force, coco=coco, dataset=dataset), "wsseg_weaklabels")
+    "Write the weak labels (boxes, scribbles, points, tags) of a dataset folder's images, from files or simulated from masks."
+    if weak == "cvat": boxes, scribbles = "cvat", "cvat"
+    def run():
+        src = WeakSource(boxes=boxes, scribbles=scribbles, coco=coco, category_map=category_map, scribble_dir=scribble_dir,
+                         unlabelled=unlabelled, cvat=cvat, points_tags=points_tags, line_width=line_width, seed=seed,
+                         coverage=coverage, min_area=min_area)
+        return make_weak_labels(data_root, out, src, split_file, dataset, skip_bad, force)
+    s = cli_errors(run, "wsseg_weaklabels")
+    more = "".join(f", {s[k]} {k}" for k in ("points", "crowds") if s.get(k)) + (f", {s['tagged']} tagged" if s.get("tagged") else "")
+    ignored = {k[13:]: v for k, v in s.items() if k.startswith("cvat_ignored_")}
+    if ignored: print("wsseg_weaklabels: the CVAT file's " + ", ".join(f"{v} {k}" for k, v in ignored.items())
+                      + " are not weak labels this package reads; they were left out", file=sys.stderr)
     print(f"wsseg_weaklabels: {s.get('written', 0)} written, {s.get('existing', 0)} already there, "
-          f"{len(s['skipped'])} skipped, {s.get('boxes', 0)} boxes → {out}")
+          f"{len(s['skipped'])} skipped, {s.get('boxes', 0)} boxes{more} → {out}")
 
 _TUNE = SamTuneConfig()
 
@@ -446,14 +463,14 @@ def sam_options(model_type=None, checkpoint=None, cache=None, epochs=None, lr=No
     o = {k: v for k, v in dict(model_type=model_type, checkpoint=checkpoint, cache=cache, epochs=epochs, lr=lr,
                                batch=batch, n_points=points, n_negative=negative, threshold=threshold, device=device,
                                decoder=decoder, reduce=reduce).items() if v is not None}
-    if constraints: o["constraints"] = parse_constraints(constraints, set(CONSTRAINTS), POSTER_CONSTRAINTS)
+    if constraints: o["constraints"] = parse_constraints(constraints, set(CONSTRAINTS), DEFAULT_CONSTRAINTS)
     if weights: o["weights"] = parse_weights(weights, set(CONSTRAINTS))
     return o
 
 # Longer than our 40 lines on purpose: a console script's signature is its --help (one line per option).
 @call_cli
 def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO_LABELLERS)) = "grabcut",
-                      data_root: Param("VOC-layout folder with the images", str, required=True) = None,
+                      data_root: Param("the dataset folder with the images", str, required=True) = None,
                       weak_labels: Param("folder written by wsseg_weaklabels", str) = "weak_labels",
                       out: Param("output folder of <id>.png pseudo-labels", str, required=True) = None,
                       split_file: Param("file of image ids, or a split name; default: every image with weak labels", str) = None,
@@ -477,7 +494,7 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
                       threshold: Param("sam*: mark pixels whose class probability is below this as 255 (no prediction; default: none)", float) = None,
                       decoder: Param("sam: use this fine-tuned decoder.pt instead of fine-tuning", str) = None,
                       device: Param("sam*: cpu, cuda, cuda:1 (default: cpu)", str) = None,
-                      dataset: Param("voc (default), camvid, or a dataset.json: classes, things, void, layout", str) = None,
+                      dataset: Param("voc (default), camvid, coco, or a dataset.json: classes, things, void, layout", str) = None,
                       intensity: Param("images deeper than 8 bits (16-bit, float): percentile (1st..99th), minmax, or window:LO,HI", str) = "percentile"):
     "Write pseudo-labels (palette PNGs) from weak labels: filled boxes, GrabCut, the logic learner, or SAM."
     sam_vals = dict(model_type=model_type, checkpoint=checkpoint, cache=cache, epochs=epochs, lr=lr, batch=batch,
@@ -506,12 +523,14 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
 
 @call_cli
 def wsseg_evaluate(pred: Param("folder of <id>.png predictions", str, required=True) = None,
-                   data_root: Param("VOC-layout folder with the GT", str, required=True) = None,
+                   data_root: Param("the dataset folder with the GT masks (images without one are named and left out)", str, required=True) = None,
                    split_file: Param("file of image ids, or a split name; default: every prediction present", str) = None,
                    json: Param("also write the result as JSON to this file", str) = None,
-                   dataset: Param("voc (default), camvid, or a dataset.json: classes, things, void, layout", str) = None):
-    "Print per-class IoU and mIoU (percent) of a folder of predictions."
-    res = cli_errors(lambda: evaluate_folder(pred, data_root, split_file, progress=True, dataset=dataset), "wsseg_evaluate")
+                   dataset: Param("voc (default), camvid, coco, or a dataset.json: classes, things, void, layout", str) = None,
+                   gt_coco: Param("take the GT from this COCO instance JSON's polygons (crowds void) instead of masks", str) = None):
+    "Print per-class IoU, Dice and mIoU (percent) of a folder of predictions."
+    res = cli_errors(lambda: evaluate_folder(pred, data_root, split_file, progress=True, dataset=dataset, gt_coco=gt_coco),
+                     "wsseg_evaluate")
     print(format_result(res), flush=True)   # first: a failing --json write must not lose the table
     def write():
         try: write_json_atomic(json, res)

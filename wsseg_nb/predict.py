@@ -19,7 +19,8 @@ from tqdm.auto import tqdm
 
 from .core import (ImageError, Param, call_cli, cli_errors, get_device, prepare_output, read_checkpoint, run_manifest,
                            sha256_file, store_true)
-from .data import VOCFolder, write_label_png
+from .datasets import VOC, load_dataset, open_folder
+from .images import write_label_png
 from .deeplab import dense_crf, predict_probs, to_tensor
 from .mask2former import mask2former_predict
 from .train import STAGE2_CHECKPOINT, TASKS, TrainConfig
@@ -28,16 +29,20 @@ from .train import STAGE2_CHECKPOINT, TASKS, TrainConfig
 __all__ = ['load_model', 'predict_image', 'predict_folder', 'parse_scales', 'wsseg_predict']
 
 # %% ../nbs/14_predict.ipynb #f6859b4e
-def load_model(model_dir: str | Path, device: str | None = None) -> tuple[nn.Module, TrainConfig]:
-    "The trained network of a `train_model` folder, in eval mode."
+def load_model(model_dir: str | Path, # a folder written by train_model
+               device: str | None = None, # where the model goes (default: auto)
+              ) -> tuple[nn.Module, TrainConfig, dict]:
+    "(the trained network in eval mode, its config, the dataset it was trained on as `Dataset.describe` records it)."
     model_dir = Path(model_dir)
     if not (model_dir / "checkpoint.pt").is_file():
         raise FileNotFoundError(f"{model_dir} holds no checkpoint.pt; train one with `wsseg_train ... --out {model_dir}`")
     st = read_checkpoint(model_dir / "checkpoint.pt", *STAGE2_CHECKPOINT)
     cfg = TrainConfig(**st["config"])
-    model = TASKS[cfg.model].build(TrainConfig(**{**st["config"], "pretrained": False, "backbone_weights": ""}))
+    trained_on = (st.get("data") or {}).get("dataset") or VOC.describe()   # checkpoints from before datasets were recorded: VOC
+    model = TASKS[cfg.model].build(TrainConfig(**{**st["config"], "pretrained": False, "backbone_weights": ""}),
+                                   len(trained_on["classes"]))
     model.load_state_dict(st["model"])
-    return model.to(get_device(device)).eval(), cfg
+    return model.to(get_device(device)).eval(), cfg, trained_on
 
 def _crf_job(args):
     image, probs, params = args
@@ -64,13 +69,19 @@ def predict_folder(model_dir: str | Path, # a folder written by train_model
                    device: str | None = None, workers: int = 2, progress: bool = True,
                    force: bool = False, # redo images already predicted / overwrite a folder of another model or options
                    skip_bad: bool = False, # skip unreadable images, and list them
+                   dataset=None, # the Dataset (or a built-in name, or a dataset.json) the model was trained on; None: VOC
                   ) -> dict:
-    "Predict every image of a split at full resolution; returns counts and seconds per image."
+    "Counts and seconds per image of predicting every image of a split at full resolution."
     if format not in ("png", "voc-test"): raise ValueError(f"format={format!r}; expected png or voc-test")
-    model, cfg = load_model(model_dir, device)
+    model, cfg, trained_on = load_model(model_dir, device)
+    ds = load_dataset(dataset)
+    if trained_on != ds.describe():
+        raise ValueError(f"{model_dir} was trained on dataset {trained_on['name']!r} ({len(trained_on['classes'])} classes: "
+                         f"{trained_on['classes'][:6]}...), not on {ds.name!r} ({ds.n_classes} classes); pass --dataset with the "
+                         "description it was trained with")
     if crf and cfg.model != "deeplab": raise ValueError("--crf applies to DeepLabV2 models (the poster's CRF column)")
     if crf: dense_crf(np.zeros((2, 2, 3), np.uint8), np.full((2, 2, 2), 0.5, np.float32))   # fails early without the extra
-    voc, out = VOCFolder(data_root), Path(out)
+    voc, out = open_folder(data_root, ds), Path(out)
     dest = out / "results" / "VOC2012" / "Segmentation" / "comp6_test_cls" if format == "voc-test" else out
     ids = voc.split_ids(split_file)
     params = {"model": sha256_file(Path(model_dir) / "checkpoint.pt")[:16], "model_dir": str(Path(model_dir).resolve()),
@@ -81,7 +92,7 @@ def predict_folder(model_dir: str | Path, # a folder written by train_model
     t0, skipped, pending = time.perf_counter(), [], []
     with run_manifest(out / "predict_manifest.json", "wsseg_predict", params, next(model.parameters()).device) as man, \
          get_context("spawn").Pool(workers) if crf and workers > 1 else nullcontext() as pool:
-        def write(i, label): write_label_png(dest / f"{i}.png", label); man.count()
+        def write(i, label): write_label_png(dest / f"{i}.png", label, palette=None if ds is VOC else ds.colours()); man.count()
         for i in tqdm(todo, desc=f"predict {cfg.model}", disable=not progress):
             try: img = voc.image(i)
             except (OSError, ValueError) as e:
@@ -107,8 +118,9 @@ def parse_scales(text: str) -> list[float]:
 
 @call_cli
 def wsseg_predict(model_dir: Param("folder written by wsseg_train", str, opt=False),
-                  data_root: Param("VOC-layout folder with the images", str, required=True) = None,
+                  data_root: Param("dataset folder with the images", str, required=True) = None,
                   split_file: Param("ids to predict: a file or a split name (val, test)", str) = "val",
+                  dataset: Param("voc (default), camvid, coco, or a dataset.json: the one the model was trained on", str) = None,
                   out: Param("output folder", str, required=True) = None,
                   crf: Param("deeplab: dense CRF post-processing (needs the crf extra)", store_true) = False,
                   scales: Param("deeplab: comma-separated inference scales, e.g. 0.5,0.75,1", str) = "1",
@@ -121,6 +133,6 @@ def wsseg_predict(model_dir: Param("folder written by wsseg_train", str, opt=Fal
     "Predict full-resolution label maps with a trained network (then score them with wsseg_evaluate)."
     s = cli_errors(lambda: predict_folder(model_dir, data_root, split_file, out, crf=crf, scales=parse_scales(scales),
                                           flip=flip, format=format, device=device, workers=workers, force=force,
-                                          skip_bad=skip_bad), "wsseg_predict")
+                                          skip_bad=skip_bad, dataset=dataset), "wsseg_predict")
     for i, why in s["skipped"][:20]: print(f"wsseg_predict: skipped {i}: {why}", file=sys.stderr)
     print(f"wsseg_predict: {s['written']} written, {s['existing']} already there, {s['seconds_per_image']:.2f} s/image → {s['folder']}")

@@ -17,8 +17,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .core import write_bytes_atomic, write_json_atomic, write_text_atomic
-from .data import IGNORE, VOC_CLASSES, VOC_PALETTE, VOCFolder, read_label_png
-
+from .datasets import VOC, VOC_CLASSES, Dataset, load_dataset, open_folder
+from .images import IGNORE, VOC_PALETTE, read_label_png
 
 # %% auto #0
 __all__ = ['REPORTED_T1', 'REPORTED_T2', 'REPORTED_T3', 'markdown_table', 'write_table', 'save_metrics', 'save_figure', 'overlay',
@@ -76,22 +76,28 @@ def save_figure(fig: Figure, # a matplotlib figure
 def overlay(image: np.ndarray, # (H,W,3) uint8 RGB
             label: np.ndarray, # (H,W) class ids, 255 = void
             alpha: float = 0.55, # weight of the label colours
-            show_void: bool = False,
+            show_void: bool = False, # paint 255 too
+            palette: np.ndarray = VOC_PALETTE, # (256, 3) class colours (a dataset's `colours()`)
+            clear: int | None = 0, # the class left unpainted (the background); None: paint every class
            ) -> np.ndarray:
-    "(H, W, 3) uint8: `label` in VOC colours blended over `image` (background left clear)."
+    "(H, W, 3) uint8: `label` in its classes' colours blended over `image` (the background left clear)."
     if image.shape[:2] != label.shape:
         raise ValueError(f"image {image.shape[:2]} and label map {label.shape} differ in size")
     out = image.astype(np.float32)
-    paint = (label != 0) & ((label != IGNORE) | show_void)
-    out[paint] = (1 - alpha) * out[paint] + alpha * VOC_PALETTE[label[paint]].astype(np.float32)
+    paint = (label != (-1 if clear is None else clear)) & ((label != IGNORE) | show_void)
+    out[paint] = (1 - alpha) * out[paint] + alpha * np.asarray(palette)[label[paint]].astype(np.float32)
     return out.round().astype(np.uint8)
 
 def overlay_figure(rows: list[dict], # each {"title": str, "image": (H,W,3), "gt": (H,W) or None, "labels": {column: (H,W)}}
                    col_titles: dict[str, str] | None = None, # optional per-image subtitles: {f"{row}/{col}": text}
-                   class_names: tuple[str, ...] = VOC_CLASSES,
+                   class_names: tuple[str, ...] = VOC_CLASSES, # names by class id (legend)
                    size: float = 2.6, # inches per panel
+                   dataset: Dataset | None = None, # colours, names and background from this description (default: VOC's)
                   ) -> Figure:
     "A grid: one row per image, columns image | GT | each label map; legend of classes shown."
+    ds = dataset or VOC
+    if dataset is not None: class_names = ds.classes
+    clear = ds.classes.index(ds.background) if ds.background else None
     from matplotlib import pyplot as plt
     cols = ["image"] + (["ground truth"] if any(r.get("gt") is not None for r in rows) else []) + list(rows[0]["labels"])
     fig, axes = plt.subplots(len(rows), len(cols), figsize=(size * len(cols), size * 0.8 * len(rows) + 0.6), squeeze=False)
@@ -103,23 +109,24 @@ def overlay_figure(rows: list[dict], # each {"title": str, "image": (H,W,3), "gt
             if col == "image": ax.imshow(row["image"]); ax.set_ylabel(row["title"], fontsize=8)
             else:
                 label = maps[col]
-                ax.imshow(overlay(row["image"], label))
-                present |= set(np.unique(label).tolist()) - {0, IGNORE}
+                if label is None: ax.imshow(row["image"]); ax.text(0.5, 0.5, "no mask", transform=ax.transAxes, ha="center"); continue
+                ax.imshow(overlay(row["image"], label, palette=ds.colours(), clear=clear))
+                present |= set(np.unique(label).tolist()) - {clear, IGNORE}
             sub = (col_titles or {}).get(f"{row['title']}/{col}")
             if r == 0 or sub: ax.set_title(col + (f"\n{sub}" if sub else "") if r == 0 else sub, fontsize=8)
-    handles = [Patch(color=VOC_PALETTE[c] / 255, label=class_names[c]) for c in sorted(present)]
+    handles = [Patch(color=ds.colours()[c] / 255, label=class_names[c]) for c in sorted(present)]
     if handles: fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.06 if handles else 0, 1, 1))
     return fig
 
-def label_rows(data_root: str | Path, # VOC-layout folder with the images and GT
+def label_rows(data_root: str | Path, # the dataset folder with the images (and GT masks, where it has them)
                ids: Sequence[str], # one figure row per id
                folders: dict[str, str | Path], # column title -> folder of <id>.png label maps
+               dataset: Dataset | str | Path | None = None, # the folder's description (None: VOC)
               ) -> list[dict]:
-    "Rows for `overlay_figure`: each image, its GT, and its label map from every folder."
-    voc = VOCFolder(data_root)
-
-    return [{"title": i, "image": voc.image(i), "gt": voc.gt(i),
+    "Rows for `overlay_figure`: each image, its GT (None where it has none), and its label map from every folder."
+    voc = open_folder(data_root, dataset)
+    return [{"title": i, "image": voc.image(i), "gt": voc.gt(i) if voc.gt_path(i) else None,
              "labels": {col: read_label_png(Path(d)/f"{i}.png") for col, d in folders.items()}} for i in ids]
 
 # %% ../nbs/09_report.ipynb #ba7086ba

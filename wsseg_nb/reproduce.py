@@ -39,6 +39,7 @@ EXPERIMENTS = (   # run order; notebooks not used here run afterwards, sorted by
     Experiment(name="t3_deeplabv2", notebook="t2_t3_stage2", params={"model": "deeplab"}, needs=("t1_pseudo_labels",)),
     Experiment(name="t4_constraint_ablation", notebook="t4_constraint_ablation"),
     Experiment(name="t5_second_domain", notebook="t5_second_domain"),   # CamVid; the bundled frames unless -p camvid_root
+    Experiment(name="t6_own_data", notebook="t6_own_data"),             # your own folder; the bundled COCO sample unless -p own_root
 )
 # parameters filled with another experiment's output folder: name -> (experiment, sub-folder)
 LINKS = {"t1_dir": ("t1_pseudo_labels", ""), "pseudo_labels": ("t1_pseudo_labels", "stage1")}

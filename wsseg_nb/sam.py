@@ -33,13 +33,14 @@ from .core import Param, atomic_write, call_cli, cli_errors, fingerprint, get_de
 from .download import SAM_CHECKPOINTS
 
 from .baselines import stuff_fill
-from .data import IGNORE, VOCFolder, WeakLabels
+from .datasets import DataFolder, open_folder
+from .images import IGNORE
+from .weak import WeakLabels
 from .logic import exists
 
 if TYPE_CHECKING:   # annotations only: segment_anything is imported where it is used (3 s)
     from segment_anything.modeling import Sam
     from segment_anything.utils.transforms import ResizeLongestSide
-
 
 # %% auto #0
 __all__ = ['MODEL_TYPES', 'DECODER_CHECKPOINT', 'SAM_MODEL_KEYS', 'build_tiny_sam', 'check_checkpoint', 'load_sam',
@@ -167,16 +168,19 @@ def _objects(boxes: list, scribbles: np.ndarray | None) -> list[tuple[int, tuple
 
 def make_prompts(weak: WeakLabels,
                  use_boxes: bool = True, # prompt with boxes
-                 use_scribbles: bool = True, # prompt with points from scribbles
+                 use_scribbles: bool = True, # prompt with points from scribbles and clicked points
                  n_points: int = 3, # positive points per object
                  n_negative: int = 0, # negative points per object
                  sampling: str = "spread", # "spread" (farthest-point) or "random"
                  seed: int = 0,
                 ) -> list[ObjectPrompt]:
-    "One `ObjectPrompt` per box (with its matched strokes' points) and per unmatched object stroke."
+    "One `ObjectPrompt` per box (with its matched strokes' points) and per unmatched object stroke or click."
     rng = np.random.default_rng(seed)
     boxes = list(weak.boxes) if use_boxes else []
     scr = weak.scribbles if (use_scribbles and weak.scribbles is not None) else None
+    if use_scribbles and any(p.positive for p in weak.points):   # a click is a one-pixel stroke
+        scr = weak.paint_labelled(np.full((weak.height, weak.width), IGNORE, np.uint8) if scr is None else scr.copy())
+    clicked_not = [p for p in weak.points if not p.positive] if use_scribbles else []
     out = []
     for c, box, xy in _objects(boxes, scr):
         pos = _sample(xy, n_points, rng, sampling)
@@ -188,6 +192,8 @@ def make_prompts(weak: WeakLabels,
                 inside = (xs >= box[0]) & (xs < box[2]) & (ys >= box[1]) & (ys < box[3])
                 if inside.any(): nxy = nxy[inside]
             neg = _sample(nxy, n_negative, rng, sampling)
+        said = [(p.x, p.y) for p in clicked_not if p.class_id == c and (box is None or (box[0] <= p.x < box[2] and box[1] <= p.y < box[3]))]
+        if said: neg = np.concatenate([neg, np.array(said, np.float32)])   # "not this class here": every such click
         pts = np.concatenate([pos, neg]).astype(np.float32)
         labels = np.concatenate([np.ones(len(pos), np.int64), np.zeros(len(neg), np.int64)])
         if box is None and not (labels == 1).any(): continue    # nothing to say about it
@@ -242,11 +248,13 @@ def _entry(sam: Sam, cache: EmbeddingCache | None, image_id: str, emb: Tensor, i
                 embedding=emb, input_size=tuple(input_size), original_size=tuple(original_size),
                 checksum=float(emb.float().sum()), content=content)
 
-def padded_input(sam: Sam, image: np.ndarray) -> tuple[Tensor, tuple[int, int]]:
+def padded_input(image: np.ndarray, # (H, W, 3) uint8 RGB
+                 transform: ResizeLongestSide, # SAM's resize (`sam_transform`)
+                 side: int, # SAM's input size (`sam.image_encoder.img_size`)
+                ) -> tuple[Tensor, tuple[int, int]]:
     "(3, S, S) uint8 SAM input (resized, zero-padded) and the resized (h, w)."
-    x = sam_transform(sam).apply_image(image)
-    S = sam.image_encoder.img_size
-    out = torch.zeros(3, S, S, dtype=torch.uint8)
+    x = transform.apply_image(image)
+    out = torch.zeros(3, side, side, dtype=torch.uint8)
     out[:, :x.shape[0], :x.shape[1]] = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)
     return out, x.shape[:2]
 
@@ -256,7 +264,7 @@ def image_embedding(sam: Sam, image: np.ndarray, image_id: str, cache: Embedding
     content = image_content(image)
     d = cache.load(image_id, content) if cache is not None else None
     if d is None:
-        x, hw = padded_input(sam, image)
+        x, hw = padded_input(image, sam_transform(sam), sam.image_encoder.img_size)
         d = _entry(sam, cache, image_id, _encode(sam, x[None], [hw]), hw, image.shape[:2], content)
         if cache is not None: cache.stats["computed"] += 1; cache.save(image_id, d)
     return {"embedding": d["embedding"].to(dev).float(), "input_size": tuple(d["input_size"]),
@@ -264,19 +272,20 @@ def image_embedding(sam: Sam, image: np.ndarray, image_id: str, cache: Embedding
 
 # %% ../nbs/06_sam.ipynb #5e87403a
 class _SamInputs(Dataset):
-    "Images of a VOC-layout folder as SAM inputs: decoded, resized and padded in DataLoader workers."
-    def __init__(self, data_root: str | Path, ids: Sequence[str], sam: Sam):
-        self.voc, self.ids = VOCFolder(data_root), list(ids)
+    "Images of a dataset folder as SAM inputs: decoded, resized and padded in DataLoader workers."
+    def __init__(self, folder: DataFolder, ids: Sequence[str], sam: Sam):
+        self.folder, self.ids = folder, list(ids)
         self.tf, self.side = sam_transform(sam), sam.image_encoder.img_size
     def __len__(self): return len(self.ids)
     def __getitem__(self, k: int):
-        image = self.voc.image(self.ids[k])
-        x = self.tf.apply_image(image)
-        out = torch.zeros(3, self.side, self.side, dtype=torch.uint8)
-        out[:, :x.shape[0], :x.shape[1]] = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)
-        return out, torch.tensor(x.shape[:2]), torch.tensor(image.shape[:2]), self.ids[k], image_content(image)
+        image = self.folder.image(self.ids[k])
+        x, hw = padded_input(image, self.tf, self.side)
+        return x, torch.tensor(hw), torch.tensor(image.shape[:2]), self.ids[k], image_content(image)
 
-def precompute_embeddings(sam: Sam, data_root: str | Path, ids: Sequence[str], cache: EmbeddingCache,
+def precompute_embeddings(sam: Sam, # the model whose encoder runs
+                          folder: DataFolder, # the images' folder (any layout: `open_folder`)
+                          ids: Sequence[str], # the images to embed
+                          cache: EmbeddingCache, # where the embeddings go
                           batch: int = 0, # images per encoder call; 0 = 16 on CUDA, 1 on the CPU (where batching gains nothing)
                           workers: int | None = None, # DataLoader processes decoding and resizing; None = 4 on CUDA, 0 on the CPU
                           shard: tuple[int, int] = (0, 1), # (rank, world): this process takes ids[rank::world]
@@ -288,7 +297,7 @@ def precompute_embeddings(sam: Sam, data_root: str | Path, ids: Sequence[str], c
     dev = next(sam.parameters()).device
     batch = batch or (16 if dev.type == "cuda" else 1)
     workers = (4 if dev.type == "cuda" else 0) if workers is None else workers   # on the CPU they take the encoder's cores
-    loader = DataLoader(_SamInputs(data_root, mine, sam), batch_size=batch, num_workers=workers,
+    loader = DataLoader(_SamInputs(folder, mine, sam), batch_size=batch, num_workers=workers,
                         pin_memory=dev.type == "cuda", persistent_workers=False)
     t0, done = time.perf_counter(), 0
     for x, input_sizes, original_sizes, image_ids, contents in tqdm(loader, desc=f"embeddings (rank {rank}/{world})",
@@ -303,14 +312,19 @@ def precompute_embeddings(sam: Sam, data_root: str | Path, ids: Sequence[str], c
 
 # %% ../nbs/06_sam.ipynb #b685d7c7
 def class_scores(mask_logits: Tensor, # (K, h, w) one logit map per object
-                 object_classes: Sequence[int], # VOC class of each object
-                 classes: Sequence[int], # channel -> VOC class id, classes[0] == 0
+                 object_classes: Sequence[int], # the class id of each object
+                 classes: Sequence[int], # channel -> class id; classes[0] is the background (VOC) unless `stuff` says otherwise
+                 stuff: Sequence[int] = (0,), # channels that no object covers: VOC's background, or a dataset's stuff channels
+                 stuff_log_prior: Tensor | None = None, # (len(stuff), h, w) log-categorical splitting "uncovered" among them
                 ) -> Tensor:
-    "(C, h, w) log-truths: background = no object covers the pixel, class c = some object of c does."
+    "(C, h, w) log-truths: a stuff channel = no object covers the pixel (∧ its prior), class c = some object of c does."
     m = mask_logits.float()
     covers, uncovered = F.logsigmoid(m), F.logsigmoid(-m)       # log p_k and log(1 - p_k), exact
-    out = [uncovered.sum(0)]                                     # ∀k ¬cover_k
-    for c in classes[1:]:
+    none = uncovered.sum(0)                                      # ∀k ¬cover_k
+    out = []
+    for ch, c in enumerate(classes):
+        if ch in stuff:
+            out.append(none if stuff_log_prior is None else none + stuff_log_prior[list(stuff).index(ch)]); continue
         idx = [k for k, oc in enumerate(object_classes) if oc == c]
         out.append(exists(covers[idx], dim=0, not_x=uncovered[idx]) if idx else torch.full_like(m[0], -math.inf))
     return torch.stack(out)
@@ -378,6 +392,7 @@ def decode_objects(sam: Sam, emb: dict, prompts: Sequence[ObjectPrompt],
     side, (ih, iw) = sam.image_encoder.img_size, emb["input_size"]
     m = F.interpolate(torch.stack(low)[None].float(), (side, side), mode="bilinear", align_corners=False)[..., :ih, :iw]
     return F.interpolate(m, out_size or emb["original_size"], mode="bilinear", align_corners=False)[0]
+
 
 
 # %% ../nbs/06_sam.ipynb #12a81281
@@ -449,7 +464,7 @@ def sam_pseudo_label(image: np.ndarray, # (H, W, 3) uint8 RGB
             if things is None: out = objects
             else: sure = np.isin(objects, things); out[sure] = objects[sure]
     elif stats is not None: stats["no_prompt"] += 1
-    return weak.paint_scribbles(out, use_scr)
+    return weak.paint_labelled(out, use_scr)
 
 # %% ../nbs/06_sam.ipynb #a8484dc7
 def _rank_world() -> tuple[int, int, int]:
@@ -457,22 +472,24 @@ def _rank_world() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
 
 @call_cli
-def wsseg_embed(data_root: Param("VOC-layout folder with the images", str, opt=False),
+def wsseg_embed(data_root: Param("dataset folder with the images", str, opt=False),
                 model_type: Param("SAM model", str, choices=MODEL_TYPES, required=True) = None,
                 checkpoint: Param("the official SAM checkpoint (.pth); wsseg_download sam_vit_h fetches it", str) = None,
                 split_file: Param("ids to embed: a file, or a split name (train, train_aug)", str) = "train_aug",
                 cache: Param("embedding cache folder (what wsseg_pseudolabel --cache reads)", str, required=True) = None,
                 batch: Param("images per encoder call (0: 16 on CUDA, 1 on the CPU)", int) = 0,
                 workers: Param("DataLoader processes decoding and resizing images (default: 4 on CUDA, 0 on the CPU)", int) = None,
-                device: Param("cpu, cuda (under torchrun: each rank its own GPU); default: cuda when present", str) = None):
+                device: Param("cpu, cuda (under torchrun: each rank its own GPU); default: cuda when present", str) = None,
+                dataset: Param("voc (default), camvid, coco, or a dataset.json: the folder's layout", str) = None):
     "Precompute SAM image embeddings of a split into the cache, in batches (sharded across ranks under torchrun)."
     rank, world, local = _rank_world()
     def run():
         dev = get_device(device)
         if dev.type == "cuda" and world > 1: dev = torch.device("cuda", local)
         sam = load_sam(model_type, checkpoint, device=dev)
-        ids = VOCFolder(data_root).split_ids(split_file)
-        return precompute_embeddings(sam, data_root, ids, EmbeddingCache(cache, sam.wsseg_fingerprint), batch, workers,
+        folder = open_folder(data_root, dataset)
+        ids = folder.split_ids(split_file)
+        return precompute_embeddings(sam, folder, ids, EmbeddingCache(cache, sam.wsseg_fingerprint), batch, workers,
                                      (rank, world), progress=rank == 0)
     s = cli_errors(run, "wsseg_embed")
     ips = f", {s['images_per_second']:.2f} images/s" if s["images_per_second"] else ""

@@ -17,9 +17,12 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .constraints import DEFAULT_REDUCE, POSTER_CONSTRAINTS, build_loss, encode_weak, working_size, working_superpixels
+from .baselines import stuff_fill
+from .constraints import (DEFAULT_CONSTRAINTS, DEFAULT_REDUCE, build_loss, encode_weak, soft_scores, working_size,
+                                   working_superpixels)
 from .core import fingerprint, read_checkpoint, save_checkpoint, write_json_atomic
-from .data import VOCFolder, WeakLabels, load_weak_labels
+from .datasets import load_dataset, open_folder
+from .weak import WeakLabels, load_weak_labels
 from .sam import (DECODER_CHECKPOINT, EmbeddingCache, class_scores, decode_objects, image_embedding, load_sam,
                           make_prompts)
 
@@ -38,7 +41,7 @@ class SamTuneConfig:
     weight_decay: float = 1e-4           # AdamW weight decay
     batch: int = 4                       # images per optimiser step
     size: int = 128                      # working long side of the loss
-    constraints: tuple[str, ...] = POSTER_CONSTRAINTS   # the formula's conjuncts
+    constraints: tuple[str, ...] = DEFAULT_CONSTRAINTS  # the formula's conjuncts
     weights: dict = field(default_factory=dict)         # per-constraint weights (default 1)
     reduce: str = DEFAULT_REDUCE         # the loss reading: "sum" (one conjunction / pixels) or "mean" (per constraint)
     n_points: int = 3                    # positive points per object, from its scribble
@@ -63,10 +66,22 @@ def tuning_superpixels(image: np.ndarray, image_id: str, cfg: SamTuneConfig, fol
     return working_superpixels(image, hw, cfg.n_segments,
                                cache=Path(folder) / f"{image_id}_{hw[0]}x{hw[1]}_{cfg.n_segments}.npy" if folder else None)
 
-def image_loss(sam: Sam, image: np.ndarray, weak: WeakLabels, cfg: SamTuneConfig,
-               cache: EmbeddingCache | None = None, superpixels: np.ndarray | None = None,
+def _stuff_prior(weak: WeakLabels, classes: Sequence[int], things: Sequence[int], hw) -> tuple[tuple[int, ...], Tensor | None]:
+    "(stuff channels, their (S, h, w) log-prior): the nearest scribbled stuff made soft; uniform where none is scribbled."
+    stuff = tuple(k for k, c in enumerate(classes) if c not in things)
+    near = stuff_fill(weak, things)
+    if (near == 255).all(): return stuff, None
+    return stuff, soft_scores(near, [classes[k] for k in stuff], hw, confidence=0.9)
+
+def image_loss(sam: Sam, # the model; only its decoder has gradients
+               image: np.ndarray, # (H, W, 3) uint8 RGB
+               weak: WeakLabels, # its weak labels
+               cfg: SamTuneConfig, # the loss's settings
+               cache: EmbeddingCache | None = None, # image embeddings
+               superpixels: np.ndarray | None = None, # (h, w) at the working size, for border precision
+               things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (the decoder's objects; stuff from scribbles)
               ) -> tuple[Tensor, dict[str, Tensor]] | None:
-    "The logic loss of one image (None when it has no prompt)."
+    "(loss, {constraint: log-truth}) of one image, or None when it has no prompt."
     prompts = make_prompts(weak, n_points=cfg.n_points, n_negative=cfg.n_negative, sampling=cfg.sampling, seed=cfg.seed)
     if not prompts: return None
     emb = image_embedding(sam, image, weak.image_id, cache)
@@ -74,8 +89,11 @@ def image_loss(sam: Sam, image: np.ndarray, weak: WeakLabels, cfg: SamTuneConfig
     dev = emb["embedding"].device
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
         ml = decode_objects(sam, emb, prompts, out_size=hw)
-    labels = encode_weak(weak, hw, superpixels=superpixels)
-    scores = class_scores(ml.float(), [p.class_id for p in prompts], labels.classes)   # exact complements from these
+    labels = encode_weak(weak, hw, superpixels=superpixels, things=things)
+    stuff, prior = (0,), None
+    if things is not None: stuff, prior = _stuff_prior(weak, labels.classes, things, hw)
+    scores = class_scores(ml.float(), [p.class_id for p in prompts], labels.classes, stuff,
+                          None if prior is None else prior.to(dev))   # exact complements from these
     return build_loss(scores, labels.to(dev), cfg.constraints, cfg.weights, cfg.reduce)
 
 # %% ../nbs/06b_sam_finetune.ipynb #06c10ee9
@@ -91,14 +109,14 @@ def _resume(sam: Sam, opt, ckpt: Path | None, cfg: SamTuneConfig) -> tuple[int, 
     sam.mask_decoder.load_state_dict(st["decoder"]); opt.load_state_dict(st["optimizer"])
     return st["epoch"], st["log"]
 
-def _decoder_step(sam: Sam, opt, batch: Items, cfg: SamTuneConfig, cache, superpixel_dir) -> tuple[float, Counter, int]:
+def _decoder_step(sam: Sam, opt, batch: Items, cfg: SamTuneConfig, cache, superpixel_dir, things) -> tuple[float, Counter, int]:
     "One optimiser step over a batch of images; returns (loss sum, constraint truth sums, images with prompts)."
     opt.zero_grad(set_to_none=True)
     total, terms_sum, n = 0.0, Counter(), 0
     for iid, load, weak in batch:
         image = load()
         sp = tuning_superpixels(image, iid, cfg, superpixel_dir) if "border" in cfg.constraints else None
-        r = image_loss(sam, image, weak, cfg, cache, sp)
+        r = image_loss(sam, image, weak, cfg, cache, sp, things)
         if r is None: continue
         loss, terms = r
         (loss / len(batch)).backward()
@@ -113,7 +131,8 @@ def finetune_decoder(sam: Sam,
                      out: str | Path | None = None, # folder for decoder.pt and loss_log.jsonl (resume)
                      cache: EmbeddingCache | None = None, # image embeddings (the frozen encoder, run once per image)
                      superpixel_dir: str | Path | None = None, # SLIC cache folder
-                     progress: bool = True,
+                     progress: bool = True, # a progress bar per epoch
+                     things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (Dataset.stuff_things)
                     ) -> list[dict]:
     "Train `sam.mask_decoder` on the logic loss, an epoch at a time (saved after each); returns the per-step log."
     cfg = cfg or SamTuneConfig()
@@ -128,7 +147,7 @@ def finetune_decoder(sam: Sam,
         sam.mask_decoder.train()
         bar = tqdm(range(0, len(order), cfg.batch), desc=f"decoder epoch {epoch + 1}/{cfg.epochs}", disable=not progress)
         for b0 in bar:
-            total, terms, n = _decoder_step(sam, opt, [items[k] for k in order[b0:b0 + cfg.batch]], cfg, cache, superpixel_dir)
+            total, terms, n = _decoder_step(sam, opt, [items[k] for k in order[b0:b0 + cfg.batch]], cfg, cache, superpixel_dir, things)
             log.append({"epoch": epoch + 1, "step": len(log) + 1, "images": n, "loss": total / max(n, 1),
                         **{t: v / n for t, v in terms.items()}})
             bar.set_postfix(loss=f"{log[-1]['loss']:.3f}")
@@ -139,7 +158,7 @@ def finetune_decoder(sam: Sam,
     sam.mask_decoder.eval()
     return log
 
-def finetune_on_folder(data_root: str | Path, # VOC-layout folder with the images
+def finetune_on_folder(data_root: str | Path, # the dataset folder with the images
                        weak_labels: str | Path, # folder written by wsseg_weaklabels
                        ids: Sequence[str], # images to train on
                        out: str | Path, # folder for decoder.pt, loss_log.jsonl, config.json
@@ -150,13 +169,16 @@ def finetune_on_folder(data_root: str | Path, # VOC-layout folder with the image
                        use_scribbles: bool = True, # use scribbles where the weak labels have them
                        progress: bool = True,
                        cfg: SamTuneConfig | None = None, # fine-tuning parameters (default: SamTuneConfig())
+                       dataset=None, # a Dataset, a built-in name or a dataset.json (None: VOC)
+                       intensity: str = "percentile", # images deeper than 8 bits: percentile | minmax | window:LO,HI
                       ) -> Path:
-    "Fine-tune SAM's decoder on a folder's weak labels (resumable); returns the path of decoder.pt."
-    voc, out, cfg = VOCFolder(data_root), Path(out), cfg or SamTuneConfig()
+    "The path of decoder.pt: SAM's decoder fine-tuned on a folder's weak labels (resumable)."
+    ds = load_dataset(dataset)
+    folder, out, cfg = open_folder(data_root, ds, intensity), Path(out), cfg or SamTuneConfig()
     sam = load_sam(model_type, checkpoint, seed=seed, device=device)
-    items = [(i, partial(voc.image, i), load_weak_labels(weak_labels, i, use_scribbles)) for i in ids]
+    items = [(i, partial(folder.image, i), load_weak_labels(weak_labels, i, use_scribbles, ds)) for i in ids]
     cache = EmbeddingCache(cache or out.parent / "embeddings", sam.wsseg_fingerprint)
     write_json_atomic(out / "config.json", {"model_type": model_type, "checkpoint": checkpoint, "model": sam.wsseg_fingerprint,
                                             "n_images": len(ids), **asdict(cfg)})
-    finetune_decoder(sam, items, cfg, out, cache, superpixel_dir=out / "superpixels", progress=progress)
+    finetune_decoder(sam, items, cfg, out, cache, superpixel_dir=out / "superpixels", progress=progress, things=ds.stuff_things)
     return out / "decoder.pt"

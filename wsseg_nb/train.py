@@ -27,7 +27,8 @@ from tqdm.auto import tqdm
 
 from .core import (Param, call_cli, clean_stale_temporaries, cli_errors, fingerprint, for_each_image, get_device,
                            read_checkpoint, run_manifest, save_checkpoint, seed_everything, store_true, write_json_atomic)
-from .data import IGNORE, N_CLASSES, VOCFolder, read_label_png
+from .datasets import VOC, DataFolder, Dataset, load_dataset, open_folder
+from .images import IGNORE, read_label_png
 from .deeplab import DeepLabV2, load_backbone, to_tensor
 from .mask2former import build_mask2former, mask2former_loss
 
@@ -38,11 +39,17 @@ __all__ = ['TASKS', 'STAGE2_CHECKPOINT', 'SegDataset', 'SampleOrder', 'TrainConf
 # %% ../nbs/13_train.ipynb #5590d86f
 class SegDataset(Dataset):
     "Augmented (image, label) crops for training; item `position * len + index` seeds its augmentation by position."
-    def __init__(self, data_root: str | Path, labels: str | Path, ids: Sequence[str], crop: int = 321,
-                 scale: tuple[float, float] = (0.5, 1.5), flip: bool = True,
-                 mean: Sequence[float] = (0.485, 0.456, 0.406), std: Sequence[float] = (0.229, 0.224, 0.225),
-                 seed: int = 0, rank: int = 0):
-        self.voc, self.labels, self.ids = VOCFolder(data_root), labels, list(ids)
+    def __init__(self, folder: DataFolder, # the images (and, for labels="gt", the masks)
+                 labels: str | Path, # folder of <id>.png training labels, or "gt"
+                 ids: Sequence[str], # the training images
+                 crop: int = 321, # square training crop
+                 scale: tuple[float, float] = (0.5, 1.5), # random rescaling range
+                 flip: bool = True, # random horizontal flips
+                 mean: Sequence[float] = (0.485, 0.456, 0.406), std: Sequence[float] = (0.229, 0.224, 0.225), # normalisation
+                 seed: int = 0, # augmentation seed
+                 rank: int = 0, # this process's rank (its own augmentation stream)
+                ):
+        self.voc, self.labels, self.ids = folder, labels, list(ids)
         self.crop, self.scale, self.flip, self.mean, self.std, self.seed, self.rank = crop, scale, flip, mean, std, seed, rank
         if labels != "gt":
             missing = [i for i in self.ids if not (Path(labels) / f"{i}.png").is_file()]
@@ -55,10 +62,11 @@ class SegDataset(Dataset):
     def label(self, i: str) -> np.ndarray:
         "The checked label map of image `i`."
         label = self.voc.gt(i) if self.labels == "gt" else read_label_png(Path(self.labels) / f"{i}.png")
-        bad = np.unique(label[(label >= N_CLASSES) & (label != IGNORE)])
+        n = self.voc.dataset.n_classes
+        bad = np.unique(label[(label >= n) & (label != IGNORE)])
         if bad.size:
             where = self.voc.gt_path(i) if self.labels == "gt" else Path(self.labels) / f"{i}.png"
-            raise ValueError(f"label {where} has class ids {bad[:10].tolist()}; expected 0..{N_CLASSES - 1} or {IGNORE} "
+            raise ValueError(f"label {where} has class ids {bad[:10].tolist()}; {self.voc.dataset.name} has 0..{n - 1} or {IGNORE} "
                              "(void). Fix or remake the file, or pass --skip-bad to leave such images out")
         return label
 
@@ -132,8 +140,8 @@ class TrainConfig:
 class DeepLabTask:
     defaults = dict(arch="resnet101", lr=2.5e-4, crop=321)
     @staticmethod
-    def build(cfg: TrainConfig) -> nn.Module:
-        model = DeepLabV2(cfg.arch, N_CLASSES, pretrained=cfg.pretrained, freeze_bn=cfg.freeze_bn)
+    def build(cfg: TrainConfig, n_classes: int) -> nn.Module:
+        model = DeepLabV2(cfg.arch, n_classes, pretrained=cfg.pretrained, freeze_bn=cfg.freeze_bn)
         if cfg.backbone_weights: load_backbone(model, cfg.backbone_weights)
         return model
     @staticmethod
@@ -151,8 +159,8 @@ class DeepLabTask:
 class Mask2FormerTask:
     defaults = dict(arch="swin-large", lr=1e-4, crop=512)
     @staticmethod
-    def build(cfg: TrainConfig) -> nn.Module:
-        return build_mask2former(cfg.arch, N_CLASSES, pretrained=cfg.pretrained)
+    def build(cfg: TrainConfig, n_classes: int) -> nn.Module:
+        return build_mask2former(cfg.arch, n_classes, pretrained=cfg.pretrained)
     @staticmethod
     def optimizer(model, cfg: TrainConfig):
         bb = [p for n, p in model.named_parameters() if "encoder" in n.split(".")[:3] and "pixel_level_module" in n]
@@ -181,10 +189,10 @@ def _dist_setup(device: str | None) -> tuple[int, int, torch.device]:
 
 STAGE2_CHECKPOINT = ({"model", "optimizer", "config", "iteration"}, "a wsseg_train checkpoint.pt")   # read_checkpoint's check
 
-def _training_data(labels, data_root, split_file, ids: Sequence[str]) -> dict:
+def _training_data(labels, data_root, split_file, ids: Sequence[str], dataset: Dataset) -> dict:
     "What a training run's data is, as its checkpoint records it (resuming with other data is refused)."
     return {"labels": labels if labels == "gt" else str(Path(labels).resolve()), "data_root": str(Path(data_root).resolve()),
-            "split_file": str(split_file), "ids": fingerprint(ids), "n_images": len(ids)}
+            "split_file": str(split_file), "ids": fingerprint(ids), "n_images": len(ids), "dataset": dataset.describe()}
 
 def _check_resume(st: dict, ckpt: Path, cfg: TrainConfig, data: dict) -> None:
     "Refuse to resume a checkpoint with other options, other data, or fewer iterations than it has done."
@@ -194,9 +202,10 @@ def _check_resume(st: dict, ckpt: Path, cfg: TrainConfig, data: dict) -> None:
                          + ", ".join(f"--{k.replace('_', '-')} was {a!r}, now {b!r}" for k, (a, b) in diff.items())
                          + "); resume with the same options (only --iters may change)")
     was = st.get("data", data)
-    diff = {k: (was[k], data[k]) for k in ("labels", "data_root", "ids") if was.get(k) != data[k]}
+    was = {"dataset": VOC.describe(), **was}   # checkpoints from before datasets were recorded are VOC's
+    diff = {k: (was[k], data[k]) for k in ("labels", "data_root", "ids", "dataset") if was.get(k) != data[k]}
     if diff:
-        names = {"labels": "--labels", "data_root": "--data-root", "ids": "--split-file (its ids)"}
+        names = {"labels": "--labels", "data_root": "--data-root", "ids": "--split-file (its ids)", "dataset": "--dataset"}
         raise ValueError(f"{ckpt} was trained on other data (" + ", ".join(f"{names[k]} was {a!r}, now {b!r}" for k, (a, b) in diff.items())
                          + "); resume with the same data, or train into another --out")
     if st["iteration"] > cfg.iters:
@@ -294,17 +303,19 @@ def train_model(labels: str | Path, # folder of <id>.png training labels, or "gt
                 resume: bool = False, # go on from out/checkpoint.pt (same options and data; more --iters allowed)
                 progress: bool = True,
                 skip_bad: bool = False, # check every image/label first and train on the good ones
+                dataset=None, # a Dataset, a built-in name or a dataset.json: classes, layout (None: VOC)
                ) -> dict:
-    "Train a stage-2 network; returns a summary (final loss, seconds per iteration)."
+    "A summary (final loss, seconds per iteration) of training a stage-2 network."
     cfg, out = cfg or TrainConfig(), Path(out)
     task, (rank, world, dev), ckpt = TASKS[cfg.model], _dist_setup(device), out / "checkpoint.pt"
     if ckpt.is_file() and not resume:
         raise FileExistsError(f"{out} already holds a trained model; pass --resume to continue it, or use another --out")
     if rank == 0: clean_stale_temporaries(out)
     seed_everything(cfg.seed + rank)
-    ids = VOCFolder(data_root).split_ids(split_file)
-    data, model = _training_data(labels, data_root, split_file, ids), task.build(cfg).to(dev)
-    ds = SegDataset(data_root, labels, ids, cfg.crop, mean=task.mean_std(model)[0],
+    folder = open_folder(data_root, dataset)
+    ids = folder.split_ids(split_file)
+    data, model = _training_data(labels, data_root, split_file, ids, folder.dataset), task.build(cfg, folder.dataset.n_classes).to(dev)
+    ds = SegDataset(folder, labels, ids, cfg.crop, mean=task.mean_std(model)[0],
                     std=task.mean_std(model)[1], seed=cfg.seed, rank=rank)
     run = _Run(model, task.optimizer(model, cfg), cfg, data, out, [], rank, time.perf_counter())
     start = _start(run, ckpt, resume)
@@ -336,7 +347,7 @@ def _loop(run: _Run, net, task, batches, start: int, dev, ctrl_c: dict, progress
         done = it + 1
         if ctrl_c["stop"]: break
         if run.due(done): run.save(done)
-    run.save(done)
+    if done > start: run.save(done)   # a run resumed at its last iteration changes nothing, not even the file
     return time.perf_counter() - t0, done
 
 # %% ../nbs/13_train.ipynb #fef52e3f
@@ -345,8 +356,9 @@ _CFG = TrainConfig()
 @call_cli
 def wsseg_train(model: Param("deeplab or mask2former", str, choices=tuple(TASKS), opt=False),
                 labels: Param("folder of <id>.png training labels (pseudo-labels), or 'gt'", str, required=True) = None,
-                data_root: Param("VOC-layout folder with the images", str, required=True) = None,
+                data_root: Param("dataset folder with the images", str, required=True) = None,
                 split_file: Param("ids to train on: a file, or a split name (train, train_aug)", str) = "train",
+                dataset: Param("voc (default), camvid, coco, or a dataset.json: the classes and the folder's layout", str) = None,
                 out: Param("model folder (config.json, checkpoint.pt, train_log.jsonl)", str, required=True) = None,
                 iters: Param("iterations", int) = _CFG.iters,
                 batch: Param("images per iteration (per process under torchrun)", int) = _CFG.batch,
@@ -371,12 +383,13 @@ def wsseg_train(model: Param("deeplab or mask2former", str, choices=tuple(TASKS)
                  save_minutes=save_minutes, workers=workers)
     def run():
         cfg = TrainConfig(**{k: v for k, v in given.items() if v is not None})
-        return train_model(labels, data_root, split_file, out, cfg, device, resume, skip_bad=skip_bad)
+        return train_model(labels, data_root, split_file, out, cfg, device, resume, skip_bad=skip_bad, dataset=dataset)
     s = cli_errors(run, "wsseg_train")
     if s["skipped"]: print(f"wsseg_train: skipped {len(s['skipped'])} image(s): " + "; ".join(f"{i}: {w}" for i, w in s["skipped"][:20]), file=sys.stderr)
     if int(os.environ.get("RANK", 0)) == 0:
         print(f"wsseg_train: {s['iterations']} iterations on {s['world_size']} process(es), final loss {s['final_loss']:.4f}, "
               f"{s['seconds_per_iteration']:.2f} s/iteration → {out}")
+
 
 
 # %% ../nbs/13_train.ipynb #7688659e
