@@ -1,4 +1,4 @@
-"""Faults a hostile but realistic user meets, one test per numbered item of issue 13.
+"""Faults a hostile but realistic user meets, one test per numbered item of issue 13 (test_N_...) and of issue 22 (test_r2_N_...).
 
 Each test asserts the exit code, that no traceback is printed, that the message names the file or
 option at fault, and that files written before are unchanged. The command-line tools run in this
@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,9 @@ TOOLS = {"wsseg_weaklabels": pipeline, "wsseg_pseudolabel": pipeline, "wsseg_eva
          "wsseg_train": train, "wsseg_predict": predict, "wsseg_embed": sam}
 
 
+_formatwarning = warnings.formatwarning
+
+
 def cli(tool, *args):
     "Run a console script in this process: (exit code, stdout, stderr); an escaping exception is a 'traceback'."
     out, err, argv = io.StringIO(), io.StringIO(), sys.argv
@@ -44,6 +48,7 @@ def cli(tool, *args):
     finally:
         sys.argv = argv
         torch.set_num_threads(2)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL); warnings.formatwarning = _formatwarning   # call_cli set them for the tool
     return rc, out.getvalue(), err.getvalue()
 
 
@@ -386,3 +391,357 @@ def test_8f_ctrl_c_in_a_pool_of_workers(voc, weak, tmp_path):
     assert p.returncode == 130 and "Traceback" not in err and "KeyboardInterrupt" not in err, err
     man = json.loads((out / "manifest.json").read_text())
     assert man["status"] == "interrupted" and man["written"] == len(list(out.glob("*.png"))) >= 1
+
+
+# ============================== issue 22: the second round ====================================
+
+def _children(pid: int) -> list[int]:
+    "The process ids of `pid`'s children (from /proc)."
+    try: return [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
+    except OSError: return []
+
+
+def _alive(pid: int) -> bool:
+    try: os.kill(pid, 0); return Path(f"/proc/{pid}").is_dir() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError: return False
+
+
+class _Payload:
+    "Unpickled, it runs `touch MARKER`: what a malicious checkpoint.pt does."
+    def __init__(self, marker): self.marker = marker
+    def __reduce__(self): return (os.system, (f"touch {self.marker}",))
+
+
+# 1 -------------------------------------------------------------------------------------------
+def test_r2_01_model_files_are_data_never_code(voc, weak, tmp_path):
+    marker = tmp_path / "PWNED"
+    m = tiny_model(voc, tmp_path / "m")
+    st = torch.load(m / "checkpoint.pt", weights_only=True)
+    torch.save({**st, "config": _Payload(marker)}, m / "checkpoint.pt")
+    for r in (cli("wsseg_predict", m, "--data-root", voc, "--out", tmp_path / "p"),
+              cli("wsseg_train", "deeplab", "--labels", "gt", "--data-root", voc, "--out", m, "--arch", "resnet18", "--iters", 2,
+                  "--batch", 1, "--crop", 65, "--workers", 0, "--resume")):
+        refused(r, "checkpoint.pt", "loading those could run code: refused")
+    torch.save({"decoder": _Payload(marker), "model": "x"}, tmp_path / "decoder.pt")
+    refused(cli("wsseg_pseudolabel", "--method", "sam", "--model-type", "tiny", "--decoder", tmp_path / "decoder.pt",
+                "--data-root", voc, "--weak-labels", weak, "--out", tmp_path / "s"), "decoder.pt", "could run code")
+    assert not marker.exists()
+
+
+# 2 -------------------------------------------------------------------------------------------
+def test_r2_02_no_job_writes_into_its_inputs(voc, weak, tmp_path):
+    gt, before = voc / "SegmentationClass", hashes(voc / "SegmentationClass")
+    for force in ((), ("--force",)):
+        refused(cli("wsseg_pseudolabel", "--method", "boxes", "--data-root", voc, "--weak-labels", weak, "--out", gt, *force),
+                "SegmentationClass", "never writes into its own inputs")
+    m = tiny_model(voc, tmp_path / "m")
+    refused(cli("wsseg_predict", m, "--data-root", voc, "--out", gt, "--force"), "never writes into its own inputs")
+    w_before = hashes(weak)
+    refused(cli("wsseg_pseudolabel", "--method", "boxes", "--data-root", voc, "--weak-labels", weak, "--out", weak),
+            str(weak), "its own inputs")
+    refused(cli("wsseg_predict", m, "--data-root", voc, "--out", m / "pred"), "its own inputs")
+    assert hashes(gt) == before and hashes(weak) == w_before
+
+
+# 3 -------------------------------------------------------------------------------------------
+def test_r2_03_force_leaves_exactly_this_runs_output(voc, tmp_path):
+    w = tmp_path / "w"
+    assert cli("wsseg_weaklabels", voc, "--out", w)[0] == 0 and any((w / "scribbles").glob("*.png"))
+    assert cli("wsseg_weaklabels", voc, "--out", w, "--scribbles", "none", "--split-file", "val", "--force")[0] == 0
+    assert not (w / "scribbles").exists() and [p.stem for p in (w / "boxes").glob("*.json")] == ["2007_009897"]
+
+
+# 4 -------------------------------------------------------------------------------------------
+def test_r2_04_resume_checks_each_files_provenance(voc, weak, tmp_path):
+    out = tmp_path / "pl"
+    assert cli("wsseg_pseudolabel", "--method", "boxes", "--data-root", voc, "--weak-labels", weak, "--out", out)[0] == 0
+    (out / "manifest.json").unlink()                       # as the corrupt-manifest message advises
+    before = hashes(out)
+    refused(cli("wsseg_pseudolabel", "--method", "grabcut", "--data-root", voc, "--weak-labels", weak, "--out", out),
+            "written by another run", "--force")
+    assert hashes(out) == before
+
+
+# 5 -------------------------------------------------------------------------------------------
+def test_r2_05_ambiguous_coco_files_are_refused(voc, tmp_path):
+    sizes = {i: __import__("PIL.Image", fromlist=["Image"]).open(voc / "JPEGImages" / f"{i}.jpg").size for i in ("2007_009897", "2008_000008")}
+    base = {"images": [{"id": k, "file_name": f"{i}.jpg", "width": w, "height": h} for k, (i, (w, h)) in enumerate(sizes.items(), 1)],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 50, 50]}],
+            "categories": [{"id": 1, "name": "dog"}, {"id": 2, "name": "cat"}]}
+    cases = {"category id 1 is used twice": lambda d: d["categories"].append({"id": 1, "name": "cat"}),
+             "have the same id '2007_009897'": lambda d: d["images"].append({"id": 9, "file_name": "other/2007_009897.jpg", "width": 5, "height": 5}),
+             "image id 1 is used twice": lambda d: d["images"].append({"id": 1, "file_name": "x.jpg", "width": 5, "height": 5})}
+    for msg, change in cases.items():
+        d = json.loads(json.dumps(base)); change(d); (tmp_path / "c.json").write_text(json.dumps(d))
+        refused(cli("wsseg_weaklabels", voc, "--boxes", "coco", "--coco", tmp_path / "c.json", "--scribbles", "none",
+                    "--split-file", "val", "--out", tmp_path / "w"), "c.json", msg)
+
+
+# 6 -------------------------------------------------------------------------------------------
+def test_r2_06_reproduce_keys_its_skip_on_outputs_and_inputs(tmp_path):
+    from wsseg_nb.reproduce import inputs_fingerprint, reproduce
+    kw = dict(only=["f0_logic"], out_dir=tmp_path / "r", fig_dir=tmp_path / "f", progress=False)
+    assert reproduce(**kw) == {"f0_logic": "ran"} and reproduce(**kw) == {"f0_logic": "skipped"}
+    met = tmp_path / "r" / "smoke" / "f0_logic" / "metrics.json"
+    met.write_text(met.read_text().replace("{", '{"edited": 1, ', 1))
+    assert reproduce(**kw) == {"f0_logic": "ran"} and "edited" not in met.read_text()
+    (tmp_path / "f" / "smoke" / "f0_logic.png").unlink()
+    assert reproduce(**kw) == {"f0_logic": "ran"} and (tmp_path / "f" / "smoke" / "f0_logic.png").is_file()
+    stale = tmp_path / "r" / "smoke" / "f0_logic" / "stale_inner"; stale.mkdir()
+    assert reproduce(**kw, force=True) == {"f0_logic": "ran"} and not stale.exists()   # --force redoes the inner folders too
+    d = tmp_path / "data"; d.mkdir(); (d / "a.txt").write_text("1")
+    key = inputs_fingerprint({"data_root": str(d)}); (d / "a.txt").write_text("2")
+    assert inputs_fingerprint({"data_root": str(d)}) != key                      # data that changed is another input
+
+
+# 7 -------------------------------------------------------------------------------------------
+def test_r2_07_non_finite_pixels_are_named_not_blackened(tmp_path):
+    from PIL import Image
+    d = tmp_path / "ct"; (d / "images").mkdir(parents=True)
+    a = np.tile(np.linspace(-100, 300, 64, dtype=np.float32), (48, 1)); a[3, 3] = np.nan; a[4, 4] = np.inf
+    Image.fromarray(a).save(d / "images" / "s1.tif")
+    (d / "dataset.json").write_text(json.dumps({"name": "ct", "classes": ["background", "organ"], "things": [], "background": "background",
+                                                "layout": "folders"}))
+    from wsseg_nb.images import read_image
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always"); x = read_image(d / "images" / "s1.tif", "minmax")
+    assert x[0, 0, 0] == 0 and x[0, -1, 0] == 255 and x[3, 3, 0] == 0 and "2 of 3072 values are not finite" in str(caught[0].message)
+    scr = np.full((48, 64), 255, np.uint8); scr[10, 5:20] = 0; scr[30, 40:60] = 1
+    (d / "scribbles").mkdir(); Image.fromarray(scr).save(d / "scribbles" / "s1.png")
+    assert cli("wsseg_weaklabels", d, "--dataset", d / "dataset.json", "--boxes", "none", "--scribbles", "png",
+               "--scribble-dir", d / "scribbles", "--out", tmp_path / "w")[0] == 0
+    r = run("wsseg_pseudolabel", "--dataset", d / "dataset.json", "--method", "random-walker", "--data-root", d,   # a process: pytest
+            "--weak-labels", tmp_path / "w", "--out", tmp_path / "p", "--intensity", "minmax")    # records warnings in this one
+    rc, err = r.returncode, r.stderr
+    assert rc == 0 and "wsseg_pseudolabel: warning:" in err and "s1.tif: 2 of 3072 values are not finite" in err, err
+
+
+# 8 -------------------------------------------------------------------------------------------
+def test_r2_08_duplicate_class_names_are_refused(voc, tmp_path):
+    (tmp_path / "d.json").write_text(json.dumps({"name": "x", "classes": ["background", "cat", "cat"], "things": ["cat"],
+                                                 "background": "background"}))
+    refused(cli("wsseg_evaluate", "--pred", tmp_path, "--data-root", voc, "--dataset", tmp_path / "d.json"),
+            "d.json", "class names ['cat'] appear more than once")
+
+
+# 9 -------------------------------------------------------------------------------------------
+def test_r2_09_evaluate_reads_colours_and_refuses_repeated_ids(voc, tmp_path):
+    from PIL import Image
+    from wsseg_nb.images import VOC_PALETTE
+    pred = tmp_path / "pred"; pred.mkdir()
+    gt = read_label_png(voc / "SegmentationClass" / "2007_009897.png")
+    used = np.unique(gt)                                          # an editor's copy: the same colours under other indices
+    q = np.zeros_like(gt); pal = np.zeros((256, 3), np.uint8)
+    for k, v in enumerate(used): q[gt == v] = k; pal[k] = VOC_PALETTE[v]
+    im = Image.fromarray(q, mode="P"); im.putpalette(pal.ravel().tolist()); im.save(pred / "2007_009897.png")
+    rc, out, err = cli("wsseg_evaluate", "--pred", pred, "--data-root", voc)
+    assert rc == 0 and out.strip().splitlines()[-1] == "mIoU: 100.0", out + err
+    pal[1] = [1, 2, 3]; im.putpalette(pal.ravel().tolist()); im.save(pred / "2007_009897.png")
+    refused(cli("wsseg_evaluate", "--pred", pred, "--data-root", voc), "2007_009897.png", "the colour of no class")
+    (tmp_path / "twice.txt").write_text("2007_009897\n2007_009897\n")
+    refused(cli("wsseg_evaluate", "--pred", pred, "--data-root", voc, "--split-file", tmp_path / "twice.txt"), "twice.txt", "twice")
+
+
+# 10 ------------------------------------------------------------------------------------------
+def test_r2_10_weak_labels_are_not_written_into_the_data_root(voc):
+    before = hashes(voc)
+    refused(cli("wsseg_weaklabels", voc, "--out", voc / "scribbles_txt"), "its own inputs")
+    refused(cli("wsseg_weaklabels", voc, "--out", voc), "its own inputs")
+    assert hashes(voc) == before
+
+
+# 11 ------------------------------------------------------------------------------------------
+def test_r2_11_training_refuses_bad_options_and_stops_on_a_non_finite_loss(voc, tmp_path):
+    base = ["deeplab", "--labels", "gt", "--data-root", voc, "--arch", "resnet18", "--batch", 1, "--crop", 65, "--workers", 0]
+    refused(cli("wsseg_train", *base, "--out", tmp_path / "a", "--accum", 0, "--iters", 2), "--accum 0")
+    refused(cli("wsseg_train", *base, "--out", tmp_path / "b", "--lr", "nan", "--iters", 2), "--lr nan")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    rc, _, err = cli("wsseg_train", *base, "--out", tmp_path / "c", "--lr", "1e30", "--iters", 6)
+    assert rc == 1 and "training diverged" in err and "at iteration" in err, err
+
+
+# 12 ------------------------------------------------------------------------------------------
+def test_r2_12_two_runs_into_one_folder_take_a_lock(voc, weak, tmp_path):
+    out = tmp_path / "pl"
+    args = ["wsseg_pseudolabel", "--method", "logic", "--workers", "0", "--data-root", str(voc), "--weak-labels", str(weak), "--out", str(out)]
+    first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(600):
+        if (out / ".manifest.json.lock").is_file(): break
+        time.sleep(0.05)
+    second = run(*args)
+    first.wait(timeout=300)
+    assert first.returncode == 0, first.stderr.read()
+    assert second.returncode == 1 and "being written right now" in second.stderr and "Traceback" not in second.stderr, second.stderr
+
+
+# 13 ------------------------------------------------------------------------------------------
+def test_r2_13_sigterm_stops_a_pool_and_its_workers(voc, weak, tmp_path):
+    out = tmp_path / "pl"
+    p = subprocess.Popen(["wsseg_pseudolabel", "--method", "logic", "--workers", "2", "--data-root", str(voc),
+                          "--weak-labels", str(weak), "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(1200):
+        if len(list(out.glob("*.png"))) >= 1: break
+        time.sleep(0.05)
+    workers = _children(p.pid)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    time.sleep(1)
+    assert p.returncode == 143 and "terminated" in err and "Traceback" not in err, err
+    assert not [w for w in workers if _alive(w)], "workers outlived the job"
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["status"] == "terminated" and man["written"] == len(list(out.glob("*.png")))
+
+
+# 14 ------------------------------------------------------------------------------------------
+def test_r2_14_a_running_manifest_from_another_host(voc, weak, tmp_path):
+    out = tmp_path / "pl"; out.mkdir()
+    (out / "manifest.json").write_text(json.dumps({"name": "wsseg_pseudolabel", "status": "running", "pid": 4242, "host": "node-17",
+                                                   "params": {}}))
+    refused(cli("wsseg_pseudolabel", "--method", "boxes", "--data-root", voc, "--weak-labels", weak, "--out", out),
+            "on host node-17", "--force")
+    assert cli("wsseg_pseudolabel", "--method", "boxes", "--data-root", voc, "--weak-labels", weak, "--out", out, "--force")[0] == 0
+
+
+# 15 ------------------------------------------------------------------------------------------
+def test_r2_15_killed_writers_temporaries_go_everywhere(voc, tmp_path):
+    w = tmp_path / "w"
+    assert cli("wsseg_weaklabels", voc, "--out", w, "--split-file", "val")[0] == 0
+    dead = subprocess.Popen([sys.executable, "-c", "pass"]); dead.wait()
+    stale = [w / "boxes" / f".x.json.{dead.pid}.k3j9_a2q.tmp", w / "scribbles" / f".x.png.{dead.pid}.0f8z1mm4.tmp"]   # as atomic_write names them
+    for s in stale: s.write_bytes(b"half")
+    assert cli("wsseg_weaklabels", voc, "--out", w, "--split-file", "val")[0] == 0
+    assert not any(s.exists() for s in stale)
+
+
+# 16 ------------------------------------------------------------------------------------------
+def _bomb(path: Path, side: int = 20000) -> None:
+    "A PNG whose header claims side x side pixels (decoding it would take gigabytes)."
+    import struct, zlib as z
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", z.crc32(t + d) & 0xFFFFFFFF)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", z.compress(b"\0" * 10)) + chunk(b"IEND", b""))
+
+
+def test_r2_16_a_decompression_bomb_is_one_line_and_skippable(voc, weak, tmp_path):
+    _bomb(voc / "JPEGImages" / "2007_009897.jpg")
+    base = ["wsseg_pseudolabel", "--method", "boxes", "--data-root", voc, "--weak-labels", weak]
+    refused(cli(*base, "--out", tmp_path / "a"), "2007_009897", "too large to decode safely", "--skip-bad")
+    rc, out, err = cli(*base, "--out", tmp_path / "b", "--skip-bad")
+    assert rc == 0 and "1 skipped" in out and "Traceback" not in err, err
+
+
+# 17 ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("delay", [0.5, 1.0, 2.0])
+def test_r2_17_ctrl_c_to_the_process_group_at_pool_start(voc, weak, tmp_path, delay):
+    out = tmp_path / "pl"
+    p = subprocess.Popen(["wsseg_pseudolabel", "--method", "grabcut", "--workers", "2", "--data-root", str(voc),
+                          "--weak-labels", str(weak), "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    time.sleep(delay)
+    os.killpg(p.pid, signal.SIGINT)                     # as a terminal sends it: to every process of the group
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130 and "Traceback" not in err and "BrokenProcessPool" not in err, (delay, err)
+    man = read_manifest(out / "manifest.json")
+    assert man is None or man["status"] in ("interrupted",) and man["written"] == len(list(out.glob("*.png")))
+
+
+def test_r2_17b_a_worker_killed_by_the_system_is_named(voc, weak, tmp_path):
+    out = tmp_path / "pl"
+    p = subprocess.Popen(["wsseg_pseudolabel", "--method", "logic", "--workers", "2", "--data-root", str(voc),
+                          "--weak-labels", str(weak), "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(1200):
+        kids = [k for k in _children(p.pid) if "spawn_main" in Path(f"/proc/{k}/cmdline").read_text(errors="ignore")]
+        if len(kids) >= 2 and len(list(out.glob("*.png"))) >= 1: break
+        time.sleep(0.05)
+    os.kill(kids[0], signal.SIGKILL)                    # as the OOM killer does
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 1 and "Traceback" not in err and "a worker process died" in err and "20" in err, err
+
+
+# 18 ------------------------------------------------------------------------------------------
+def test_r2_18_malformed_coco_is_one_line(voc, tmp_path):
+    good = {"images": [{"id": 1, "file_name": "2007_009897.jpg", "width": 500, "height": 375}],
+            "annotations": [{"id": 5, "image_id": 1, "category_id": 1, "bbox": [1, 2, 30, 40]}], "categories": [{"id": 1, "name": "cow"}]}
+    for msg, change in {"has bbox=None": lambda d: d["annotations"][0].pop("bbox"),
+                        "has category_id=None": lambda d: d["annotations"][0].pop("category_id"),
+                        "has file_name=None": lambda d: d["images"][0].pop("file_name"),
+                        "has width=None": lambda d: d["images"][0].pop("width"),
+                        "has name=None": lambda d: d["categories"][0].pop("name"),
+                        "four finite numbers": lambda d: d["annotations"][0].update(bbox=[1, 2, float("inf"), 4]),
+                        "expected [x, y, width, height]": lambda d: d["annotations"][0].update(bbox=[1, 2, 3])}.items():
+        d = json.loads(json.dumps(good)); change(d); (tmp_path / "c.json").write_text(json.dumps(d).replace("Infinity", "1e999"))
+        refused(cli("wsseg_weaklabels", voc, "--boxes", "coco", "--coco", tmp_path / "c.json", "--scribbles", "none",
+                    "--split-file", "val", "--out", tmp_path / "w"), "c.json", msg)
+
+
+# 19 ------------------------------------------------------------------------------------------
+def test_r2_19_bad_option_values(voc, weak, tmp_path):
+    (tmp_path / "d.json").write_text(json.dumps({"name": "x", "classes": ["background", "cat"], "things": ["cat"], "void": "255"}))
+    refused(cli("wsseg_weaklabels", voc, "--dataset", tmp_path / "d.json", "--out", tmp_path / "w0"), "void is '255'")
+    refused(cli("wsseg_weaklabels", voc, "--line-width", 0, "--out", tmp_path / "w1"), "--line-width 0")
+    base = ["deeplab", "--labels", "gt", "--data-root", voc, "--arch", "resnet18", "--batch", 1, "--workers", 0]
+    for opt, val in (("--iters", 0), ("--save-every", 0), ("--crop", -5)):
+        refused(cli("wsseg_train", *base, "--out", tmp_path / f"m{opt}", opt, val, *(("--iters", 2) if opt != "--iters" else ())),
+                f"{opt} {val}")
+        assert not (tmp_path / f"m{opt}").exists()
+    (tmp_path / "file").write_text("x")
+    r = run("wsseg_reproduce", "--only", "f0_logic", "--out-dir", tmp_path / "file")
+    assert r.returncode == 1 and "wsseg_reproduce: error: --out-dir" in r.stderr and "is a file" in r.stderr, r.stderr
+    p = subprocess.Popen(["wsseg_reproduce", "--only", "f0_logic", "--out-dir", str(tmp_path / "r"), "--fig-dir", str(tmp_path / "f")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(600):
+        if (tmp_path / "r" / "smoke" / "f0_logic" / "manifest.json").is_file(): break
+        time.sleep(0.05)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130 and "Traceback" not in err, err
+    assert json.loads((tmp_path / "r" / "smoke" / "f0_logic" / "manifest.json").read_text())["status"] == "interrupted"
+
+
+# 20 ------------------------------------------------------------------------------------------
+def test_r2_20_datasets_of_more_than_21_classes(tmp_path):
+    from PIL import Image
+    d = tmp_path / "many"; (d / "images").mkdir(parents=True); (d / "scribbles").mkdir()
+    names = ["background"] + [f"c{k}" for k in range(1, 30)]
+    (d / "dataset.json").write_text(json.dumps({"name": "many", "classes": names, "things": names[20:], "background": "background",
+                                                "layout": "folders"}))
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 60, 3), np.uint8)).save(d / "images" / "a.png")
+    scr = np.full((40, 60), 255, np.uint8); scr[5, 5:20] = 0; scr[30, 30:50] = 25
+    Image.fromarray(scr).save(d / "scribbles" / "a.png")
+    assert cli("wsseg_weaklabels", d, "--dataset", d / "dataset.json", "--boxes", "none", "--scribbles", "png",
+               "--scribble-dir", d / "scribbles", "--out", tmp_path / "w")[0] == 0
+    rc, _, err = cli("wsseg_pseudolabel", "--dataset", d / "dataset.json", "--method", "random-walker", "--data-root", d,
+                     "--weak-labels", tmp_path / "w", "--out", tmp_path / "p")
+    assert rc == 0, err
+    assert set(np.unique(read_label_png(tmp_path / "p" / "a.png")).tolist()) == {0, 25}
+
+
+# 21 ------------------------------------------------------------------------------------------
+def test_r2_21_huge_images_are_labelled_at_a_bounded_size(tmp_path):
+    from PIL import Image
+    d = tmp_path / "big"; (d / "JPEGImages").mkdir(parents=True); (d / "Annotations").mkdir()
+    img = np.full((1500, 1500, 3), 40, np.uint8); img[400:1100, 400:1100] = (200, 40, 40)
+    Image.fromarray(img).save(d / "JPEGImages" / "big.jpg")
+    (d / "Annotations" / "big.xml").write_text("<annotation><size><width>1500</width><height>1500</height></size><object><name>dog</name>"
+                                               "<bndbox><xmin>351</xmin><ymin>351</ymin><xmax>1150</xmax><ymax>1150</ymax></bndbox></object></annotation>")
+    (d / "ids.txt").write_text("big\n")
+    assert cli("wsseg_weaklabels", d, "--boxes", "xml", "--scribbles", "none", "--split-file", d / "ids.txt", "--out", tmp_path / "w")[0] == 0
+    rc, _, err = cli("wsseg_pseudolabel", "--method", "grabcut", "--data-root", d, "--weak-labels", tmp_path / "w", "--out", tmp_path / "p")
+    assert rc == 0, err
+    lab = read_label_png(tmp_path / "p" / "big.png")
+    assert lab.shape == (1500, 1500) and lab[750, 750] == 12 and lab[100, 100] == 0
+    assert json.loads((tmp_path / "p" / "manifest.json").read_text())["counts"]["downscaled"] == 1   # 2.25 Mpx > MAX_PIXELS
+
+
+# 22 ------------------------------------------------------------------------------------------
+def test_r2_22_limits_and_messages(voc, weak, tmp_path):
+    (tmp_path / "bom.txt").write_text("\ufeff2007_009897\n", encoding="utf-8")
+    assert cli("wsseg_weaklabels", voc, "--split-file", tmp_path / "bom.txt", "--out", tmp_path / "w")[0] == 0
+    pairs = tmp_path / "cv"; (pairs / "val").mkdir(parents=True)
+    refused(cli("wsseg_evaluate", "--dataset", "camvid", "--pred", tmp_path / "w", "--data-root", pairs, "--split-file", tmp_path / "bom.txt"),
+            "valannot/")
+    (tmp_path / "afile").write_text("x")
+    refused(cli("wsseg_pseudolabel", "--method", "boxes", "--data-root", voc, "--weak-labels", weak, "--out", tmp_path / "afile"),
+            "is a file, not a folder")
+    r = run("wsseg_reproduce", "--only", "f0_logic", "--dry-run", "-p", "pixel_truth", "nan")
+    assert r.returncode == 1 and "pixel_truth='nan': expected a finite float" in r.stderr, r.stderr

@@ -17,7 +17,7 @@ from .images import IGNORE
 from .weak import WeakLabels
 
 # %% auto #0
-__all__ = ['stuff_fill', 'fill_boxes', 'grabcut']
+__all__ = ['stuff_fill', 'fill_boxes', 'grabcut', 'nearest_fill', 'walker_probabilities', 'random_walk']
 
 # %% ../nbs/05_baselines.ipynb #26112ef4
 def _by_area(weak: WeakLabels) -> list:
@@ -127,3 +127,56 @@ def grabcut(image: np.ndarray, # (H,W,3) uint8 RGB
             fg = np.zeros(fg.shape, bool); fg[y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0] = True
         out[wy0:wy1, wx0:wx1][fg] = b.class_id
     return w.paint_labelled(out)
+
+# %% ../nbs/05_baselines.ipynb #819f227e
+def _seeds(weak: WeakLabels, use_scribbles: bool) -> np.ndarray:
+    "(H, W) uint8: the scribbles (if used) and positive points, 255 elsewhere."
+    w = weak if use_scribbles else weak.without_scribbles()
+    return w.paint_labelled(np.full((weak.height, weak.width), IGNORE, np.uint8))
+
+def nearest_fill(image: np.ndarray | None, # (H, W, 3) RGB; unused, for a common signature
+                 weak: WeakLabels, # the image's weak labels
+                 use_scribbles: bool = True, # the strokes to fill from (without them only points seed)
+                 stats: Counter | None = None, # counts updated in place: "images", "no_seed"
+                 things: Sequence[int] | None = None, # unused: every class is filled alike
+                ) -> np.ndarray:
+    "(H, W) uint8: every pixel the class of its nearest scribbled pixel (all background where nothing is scribbled)."
+    seeds = _seeds(weak, use_scribbles)
+    if stats is not None: stats["images"] += 1
+    if (seeds == IGNORE).all():
+        if stats is not None: stats["no_seed"] += 1
+        return np.zeros(seeds.shape, np.uint8)
+    _, (iy, ix) = ndimage.distance_transform_edt(seeds == IGNORE, return_indices=True)
+    return seeds[iy, ix]
+
+def walker_probabilities(image: np.ndarray, # (H, W, 3) uint8 RGB
+                         seeds: np.ndarray, # (H, W) class ids of the seed pixels, 255 elsewhere
+                         beta: float = 100.0, # edge penalty (WSL4MIS: 100)
+                         mode: str = "bf", # scikit-image's solver (WSL4MIS: bf)
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    "(the seeds' classes (n,), (n, H, W) the probability that a walk from each pixel reaches each first): the random walker, as WSL4MIS runs it."
+    from skimage.exposure import rescale_intensity
+    from skimage.segmentation import random_walker
+    present = np.unique(seeds[seeds != IGNORE])
+    x = image.astype(np.float64) / 255
+    gray = bool((image[..., 0] == image[..., 1]).all() and (image[..., 1] == image[..., 2]).all())
+    data = rescale_intensity(x[..., 0] if gray else x, in_range=(-0.35, 1.35), out_range=(-1, 1))
+    lut = np.zeros(256, np.int64); lut[present] = np.arange(1, len(present) + 1)   # classes as markers 1..n, 0 = unlabelled
+    prob = random_walker(data, np.where(seeds == IGNORE, 0, lut[seeds]), beta=beta, mode=mode, return_full_prob=True,
+                         channel_axis=None if gray else -1)
+    return present, prob
+
+def random_walk(image: np.ndarray, # (H, W, 3) uint8 RGB (gray repeated for MRI)
+                weak: WeakLabels, # the image's weak labels
+                use_scribbles: bool = True, # the strokes to walk to (without them only points seed)
+                stats: Counter | None = None, # counts updated in place: "images", "no_seed"
+                things: Sequence[int] | None = None, # unused: every class is walked alike
+                beta: float = 100.0, # edge penalty (WSL4MIS: 100)
+                mode: str = "bf", # scikit-image's solver (WSL4MIS: bf)
+               ) -> np.ndarray:
+    "(H, W) uint8: scikit-image's random walker from the scribbles, run as WSL4MIS runs it."
+    seeds = _seeds(weak, use_scribbles)
+    if len(np.unique(seeds[seeds != IGNORE])) < 2: return nearest_fill(None, weak, use_scribbles, stats)   # nothing to walk between
+    if stats is not None: stats["images"] += 1
+    present, prob = walker_probabilities(image, seeds, beta, mode)
+    return present[prob.argmax(0)].astype(np.uint8)

@@ -5,7 +5,9 @@
 # %% ../nbs/03_constraints.ipynb #a252707c
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
 from dataclasses import dataclass, field, replace
 
 from functools import cached_property
@@ -18,16 +20,19 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .core import atomic_write
+from .core import atomic_write, sha256_file
+from .datasets import VOC_CLASSES
 from .images import IGNORE
+from .logic import exists, forall, land, log_complement, lnot, weighted_and
+from .relations import shifted
 from .weak import WeakLabels
-from .logic import exists, forall, land, limplies, log_complement, lnot, lor, weighted_and
 
 # %% auto #0
-__all__ = ['OFFSETS', 'CONSTRAINTS', 'POSTER_CONSTRAINTS', 'DEFAULT_CONSTRAINTS', 'DEFAULT_WEIGHTS', 'REDUCES', 'DEFAULT_REDUCE',
-           'working_size', 'ImageLabels', 'Memberships', 'memberships', 'encode_weak', 'background', 'tightness',
-           'scribble', 'points', 'shifted', 'neighbour_sum', 'neighbourhood', 'superpixel_inner', 'border_precision',
-           'tags', 'box_exclusivity', 'box_fill', 'applicable', 'build_loss', 'slic_superpixels', 'working_superpixels',
+__all__ = ['NEEDS', 'CONSTRAINTS', 'OFFSETS', 'POSTER_CONSTRAINTS', 'DEFAULT_CONSTRAINTS', 'REDUCES', 'DEFAULT_REDUCE',
+           'working_size', 'ImageLabels', 'Memberships', 'memberships', 'Constraint', 'constraint',
+           'unknown_constraints', 'encode_weak', 'background', 'tightness', 'scribble', 'points', 'neighbour_sum',
+           'neighbourhood', 'superpixel_inner', 'border_precision', 'tags', 'box_exclusivity', 'box_fill',
+           'default_weights', 'build_loss', 'load_constraint_files', 'slic_superpixels', 'working_superpixels',
            'soft_scores', 'formula_terms', 'formula_truth', 'degenerate_maps', 'void_to_nearest']
 
 # %% ../nbs/03_constraints.ipynb #3e4a1901
@@ -54,6 +59,8 @@ class ImageLabels:
     things: tuple[int, ...] | None = None           # channels of thing classes when the dataset has stuff; None: VOC (channel 0 = background)
     absent: tuple[int, ...] = ()                    # channels known absent (image-level labels)
     unknown: Tensor | None = None                   # (H, W) bool: pixels no rule speaks about (crowds)
+    class_names: tuple[str, ...] = VOC_CLASSES      # the dataset's class names, by class id
+    scale: float = 1.0                              # working pixels per image pixel (a prior's radius in image pixels × scale)
 
     def __post_init__(self):
         if self.things is None and (not self.classes or self.classes[0] != 0):
@@ -67,6 +74,21 @@ class ImageLabels:
 
     @property
     def n_channels(self) -> int: return len(self.classes)
+
+    def channel(self, name: str, # a class name of the dataset
+               ) -> int | None:
+        "The channel of class `name`, or None when this image has none (a name the dataset lacks is an error)."
+        if name not in self.class_names:
+            raise ValueError(f"class {name!r} is not a class of this dataset; its classes are {list(self.class_names)}")
+        cid = self.class_names.index(name)
+        return self.classes.index(cid) if cid in self.classes else None
+
+    def has(self, need: str, # boxes | scribbles | points | tags | superpixels
+           ) -> bool:
+        "Whether the image has labels of kind `need`."
+        return {"boxes": bool(self.boxes), "scribbles": self.scribbles is not None and bool((self.scribbles >= 0).any()),
+                "points": bool(self.points), "tags": self.tags is not None or bool(self.absent),
+                "superpixels": self.superpixels is not None}[need]
 
     def to(self, device: str | torch.device) -> "ImageLabels":
         "The same labels with their tensors on `device`."
@@ -105,6 +127,59 @@ def memberships(scores: Tensor | Memberships, # (C, H, W) logits or log-probabil
     scores = torch.maximum(scores, scores.amax(0, keepdim=True).detach() - 1e4)   # -inf: finite, probability 0 all the same
     return Memberships(torch.log_softmax(scores, 0), log_complement(scores, 0))
 
+# %% ../nbs/03_constraints.ipynb #ca002c23
+NEEDS = ("boxes", "scribbles", "points", "tags", "superpixels")
+
+@dataclass(frozen=True)
+class Constraint:
+    "A registered constraint: its function of (memberships, image labels), what it needs to apply, its default weight."
+    name: str                       # how --constraints and --weights call it
+    fn: Callable                    # fn(m: Memberships, labels: ImageLabels, *, reduce, per_grounding) -> log-truth
+    needs: tuple[str, ...] = ()     # kinds of weak labels the image must have (NEEDS)
+    classes: tuple[str, ...] = ()   # class names that must have a channel in the image
+    weight: float = 1.0             # default weight in the conjunction
+    origin: str = "built-in"        # "built-in", or the file or module that defined it
+
+    @property
+    def doc(self) -> str: return (self.fn.__doc__ or "").strip()
+
+    def applies(self, labels: ImageLabels) -> bool:
+        "Whether the image has what the constraint needs: its kinds of weak labels and a channel for each of its classes."
+        return all(labels.has(n) for n in self.needs) and all(labels.channel(c) is not None for c in self.classes)
+
+    def __call__(self, m, labels: ImageLabels, *, reduce: str = "sum", per_grounding: bool = False, **options):
+        return self.fn(m, labels, reduce=reduce, per_grounding=per_grounding, **options)
+
+CONSTRAINTS: dict[str, Constraint] = {}
+_LOADING: list[str] = []   # the constraint file being loaded, if any: its constraints' origin
+
+def constraint(fn: Callable | None = None, *, # the function (when used as @constraint without arguments)
+               needs: Sequence[str] = (), # kinds of weak labels it needs (NEEDS)
+               classes: Sequence[str] = (), # class names that must have a channel in the image
+               weight: float = 1.0, # its default weight
+               name: str | None = None, # the name it is registered under (default: the function's)
+              ):
+    "Decorator registering `fn` in `CONSTRAINTS` (under its name) with what it needs to apply; returns `fn` unchanged."
+    def register(f: Callable) -> Callable:
+        if bad := [n for n in needs if n not in NEEDS]: raise ValueError(f"@constraint {f.__name__}: needs {bad}; expected some of {NEEDS}")
+        key = name or f.__name__
+        mod = sys.modules.get(f.__module__)
+        origin = (_LOADING[-1] if _LOADING else "built-in" if f.__module__ == __name__
+                  else str(Path(mod.__file__).resolve()) if getattr(mod, "__file__", None) else f.__module__)
+        if key in CONSTRAINTS and CONSTRAINTS[key].origin != origin:
+            raise ValueError(f"constraint {key!r} is defined twice: in {CONSTRAINTS[key].origin} and in {origin}; rename one of them")
+        CONSTRAINTS[key] = Constraint(key, f, tuple(needs), tuple(classes), float(weight), origin)
+        return f
+    return register(fn) if fn is not None else register
+
+def unknown_constraints(names: Sequence[str], # names asked for
+                       ) -> str:
+    "The message for constraint names nobody registered: the built-in ones and those from files, listed apart."
+    built = sorted(k for k, c in CONSTRAINTS.items() if c.origin == "built-in")
+    user = sorted(k for k, c in CONSTRAINTS.items() if c.origin != "built-in")
+    return (f"unknown constraint(s) {list(names)}; built in: {built}; from constraint files: "
+            + (f"{user}" if user else "none (load yours with --constraint-file FILE.py)"))
+
 
 
 # %% ../nbs/03_constraints.ipynb #d4c418e0
@@ -127,6 +202,8 @@ def encode_weak(weak: WeakLabels,
                 things: Sequence[int] | None = None, # a dataset with stuff: its thing class ids; None: VOC (class 0 = background)
                ) -> ImageLabels:
     "The weak labels of one image, at the working size, in channel space."
+    if things is None and weak.dataset is not None: things = weak.dataset.stuff_things
+    names = VOC_CLASSES if weak.dataset is None else weak.dataset.classes
     H, W = weak.height, weak.width
     h, w = size or (H, W)
     classes = tuple(weak.classes)
@@ -149,7 +226,7 @@ def encode_weak(weak: WeakLabels,
         unknown = torch.from_numpy(cv2.resize(weak.unknown.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0)
     return ImageLabels(classes, h, w, boxes, scr, sp, None if weak.tags is None else tuple(ch[t] for t in weak.tags),
                        pts, inner_boxes=inner, things=None if things is None else tuple(ch[t] for t in things if t in ch),
-                       absent=tuple(ch[c] for c in weak.absent if c in ch), unknown=unknown)
+                       absent=tuple(ch[c] for c in weak.absent if c in ch), unknown=unknown, class_names=names, scale=h / H)
 
 # %% ../nbs/03_constraints.ipynb #75bd0f8a
 def _reduce(truth: Tensor, mask: Tensor | None, reduce: str, per_grounding: bool):
@@ -157,6 +234,7 @@ def _reduce(truth: Tensor, mask: Tensor | None, reduce: str, per_grounding: bool
     if not per_grounding: return t
     return t, (truth if mask is None else torch.where(mask, truth, truth.new_zeros(())))
 
+@constraint(needs=("boxes",))
 def background(scores: Tensor | Memberships, # (C, H, W) class scores (logits or log-probs), channel 0 = background
                labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every pixel outside all boxes is background; with stuff classes: outside every thing box, a pixel is no thing."
@@ -168,6 +246,7 @@ def background(scores: Tensor | Memberships, # (C, H, W) class scores (logits or
 
 
 # %% ../nbs/03_constraints.ipynb #51bee475
+@constraint(needs=("boxes",))
 def tightness(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every row and every column of each box (rounded inward) holds a pixel of the box's class."
     m = memberships(scores)
@@ -183,6 +262,7 @@ def tightness(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "
     return (t, parts) if per_grounding else t
 
 # %% ../nbs/03_constraints.ipynb #1cce18b7
+@constraint(needs=("scribbles",))
 def scribble(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every scribble pixel has its scribble's class."
     log_p = memberships(scores).log_p
@@ -193,6 +273,7 @@ def scribble(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "s
     truth = log_p.gather(0, lab_ch.clamp(min=0)[None])[0]
     return _reduce(truth, on, reduce, per_grounding)
 
+@constraint(needs=("points",))
 def points(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every positive point has its class and no negative point has its (point supervision: a scribble of one pixel)."
     m = memberships(scores); log_p = m.log_p
@@ -205,13 +286,6 @@ def points(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum
 # %% ../nbs/03_constraints.ipynb #f7f46ea1
 OFFSETS = {4: ((-1, 0), (1, 0), (0, -1), (0, 1)),
            8: ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))}
-
-def shifted(x: Tensor, # (..., H, W)
-            dy: int, dx: int, pad: float = 0.0) -> Tensor:
-    "x[..., y+dy, x+dx], with `pad` where that falls outside the image (no wrap-around)."
-    H, W = x.shape[-2:]
-    xp = F.pad(x, (1, 1, 1, 1), value=pad)
-    return xp[..., 1 + dy:1 + dy + H, 1 + dx:1 + dx + W]
 
 def neighbour_sum(x: Tensor, # (C, H, W) log-truths
                   connectivity: int = 4, # 4 or 8
@@ -230,6 +304,7 @@ def neighbour_sum(x: Tensor, # (C, H, W) log-truths
     for v in views[2:]: out += v
     return out
 
+@constraint
 def neighbourhood(scores: Tensor | Memberships, labels: ImageLabels | None = None, reduce: str = "sum",
                   per_grounding: bool = False, connectivity: int = 4,
                   weights: Tensor | None = None, # (K, H, W) per-offset neighbour weights
@@ -262,6 +337,7 @@ def superpixel_inner(sp: Tensor, # (H, W) superpixel ids
         inner = ok
     return inner
 
+@constraint(needs=("superpixels",), name="border")
 def border_precision(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False,
                      tolerance: int = 1, # pairs within this many pixels of a superpixel border are not grounded (0 = literal)
                     ):
@@ -283,6 +359,7 @@ def border_precision(scores: Tensor | Memberships, labels: ImageLabels, reduce: 
     return t, m
 
 # %% ../nbs/03_constraints.ipynb #a3c1ac75
+@constraint(needs=("tags",))
 def tags(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every class tagged present exists somewhere; no pixel has a class tagged absent."
     m = memberships(scores); log_p = m.log_p
@@ -295,6 +372,7 @@ def tags(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum",
              forall(not_absent, reduce=reduce) if len(absent) else log_p.new_zeros(()))
     return (t, present) if per_grounding else t
 
+@constraint(needs=("boxes",), name="exclusivity")
 def box_exclusivity(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "A pixel inside boxes takes background or the class of a box covering it."
     m = memberships(scores); log_p = m.log_p
@@ -306,6 +384,7 @@ def box_exclusivity(scores: Tensor | Memberships, labels: ImageLabels, reduce: s
     truth = m.log_not[mask]   # only the excluded (pixel, class) groundings: usually a small share of the map
     return forall(truth, reduce=reduce) if truth.numel() else log_p.new_zeros(())
 
+@constraint(needs=("boxes",), weight=0.1)
 def box_fill(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every pixel of a box has the box's class (a prior: give it a small weight)."
     m = memberships(scores); log_p = m.log_p
@@ -317,27 +396,20 @@ def box_fill(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "s
     return (t, parts) if per_grounding else t
 
 # %% ../nbs/03_constraints.ipynb #98934eaa
-CONSTRAINTS: dict[str, Callable] = {
-    "background": background, "tightness": tightness, "scribble": scribble, "neighbourhood": neighbourhood,
-    "border": border_precision, "tags": tags, "points": points, "exclusivity": box_exclusivity, "box_fill": box_fill}
 POSTER_CONSTRAINTS = ("background", "tightness", "scribble", "neighbourhood", "border")
 DEFAULT_CONSTRAINTS = POSTER_CONSTRAINTS + ("points", "tags")   # + the labels a user may bring: they apply where an image has them
-DEFAULT_WEIGHTS = {"box_fill": 0.1}
 REDUCES = ("sum", "mean")
 DEFAULT_REDUCE = "sum"
 
-def applicable(name: str, labels: ImageLabels) -> bool:
-    "Whether the image has the labels constraint `name` needs."
-    needs = {"background": bool(labels.boxes), "tightness": bool(labels.boxes), "exclusivity": bool(labels.boxes),
-             "box_fill": bool(labels.boxes), "scribble": labels.scribbles is not None and bool((labels.scribbles >= 0).any()),
-             "border": labels.superpixels is not None, "tags": labels.tags is not None or bool(labels.absent), "points": bool(labels.points),
-             "neighbourhood": True}
-    return needs[name]
+def default_weights(names: Sequence[str], # constraint names
+                   ) -> dict[str, float]:
+    "{name: its registered default weight} for the registered ones among `names`."
+    return {n: CONSTRAINTS[n].weight for n in names if n in CONSTRAINTS}
 
 def build_loss(scores: Tensor | Memberships, # (C, H, W) class logits or log-probabilities over labels.classes
                labels: ImageLabels,
                constraints: Sequence[str] = DEFAULT_CONSTRAINTS, # names in CONSTRAINTS
-               weights: Mapping[str, float] | None = None, # per-constraint weights (default 1; box_fill 0.1)
+               weights: Mapping[str, float] | None = None, # per-constraint weights (default: each one's registered weight)
                reduce: str = DEFAULT_REDUCE, # "sum" (one conjunction, / pixel count) or "mean" (within each constraint)
                options: Mapping[str, dict] | None = None, # extra keyword arguments per constraint
                extra: Mapping[str, Tensor] | None = None, # more log-truths to conjoin (e.g. a colour model)
@@ -347,16 +419,44 @@ def build_loss(scores: Tensor | Memberships, # (C, H, W) class logits or log-pro
     if m.log_p.shape != (labels.n_channels, labels.height, labels.width):
         raise ValueError(f"scores have shape {tuple(m.log_p.shape)}; the labels expect "
                          f"({labels.n_channels}, {labels.height}, {labels.width}) for classes {labels.classes}")
-    unknown = [c for c in constraints if c not in CONSTRAINTS]
-    if unknown: raise ValueError(f"Unknown constraint(s) {unknown}; known: {sorted(CONSTRAINTS)}")
+    if unknown := [c for c in constraints if c not in CONSTRAINTS]: raise ValueError(unknown_constraints(unknown))
+    if bad := sorted(set(weights or {}) - set(CONSTRAINTS) - set(extra or {})):
+        raise ValueError(f"weights for {bad}, which is no constraint: " + unknown_constraints(bad))
     if reduce not in REDUCES: raise ValueError(f"reduce={reduce!r}; expected one of {REDUCES}")
     terms = {c: CONSTRAINTS[c](m, labels, reduce=reduce, **(options or {}).get(c, {}))
-             for c in constraints if applicable(c, labels)}
+             for c in constraints if CONSTRAINTS[c].applies(labels)}
     terms.update(extra or {})
     if not terms: raise ValueError(f"No constraint applies to this image: it has no boxes, scribbles, tags or points")
-    w = {**DEFAULT_WEIGHTS, **(weights or {})}
+    w = {**default_weights(list(terms)), **(weights or {})}
     truth = weighted_and(terms, {k: v for k, v in w.items() if k in terms})
     return -truth / (labels.height * labels.width if reduce == "sum" else 1), terms
+
+# %% ../nbs/03_constraints.ipynb #8f301c87
+_FILES: dict[str, str] = {}   # a loaded file's resolved path -> the sha256 of the version this process ran
+
+def load_constraint_files(paths: Sequence[str | Path], # Python files of @constraint functions
+                         ) -> list[dict]:
+    "[{'path', 'sha256', 'constraints'}] of each file, after registering its @constraint functions (once per process and version)."
+    out = []
+    for given in paths:
+        path = Path(given).expanduser().resolve()
+        if not path.is_file(): raise FileNotFoundError(f"--constraint-file {given} does not exist")
+        sha, key = sha256_file(path), str(path)
+        if _FILES.get(key) != sha:
+            for k in [k for k, c in CONSTRAINTS.items() if c.origin == key]: del CONSTRAINTS[k]   # an edited file replaces its old version
+            spec = importlib.util.spec_from_file_location(f"wsseg_constraints_{sha[:12]}", path)
+            _LOADING.append(key)
+            try: spec.loader.exec_module(importlib.util.module_from_spec(spec))
+            except Exception as e:
+                for k in [k for k, c in CONSTRAINTS.items() if c.origin == key]: del CONSTRAINTS[k]
+                raise ValueError(f"--constraint-file {given} could not be loaded: {type(e).__name__}: {e}") from None
+            finally: _LOADING.pop()
+            _FILES[key] = sha
+        names = sorted(k for k, c in CONSTRAINTS.items() if c.origin == key)
+        if not names: raise ValueError(f"--constraint-file {given} registers no constraint: decorate its functions with "
+                                       "@constraint (from wsseg_nb.constraints import constraint)")
+        out.append({"path": key, "sha256": sha, "constraints": names})
+    return out
 
 # %% ../nbs/03_constraints.ipynb #cf523c5b
 def slic_superpixels(image: np.ndarray, # (h, w, 3) uint8 RGB at the working size
@@ -432,11 +532,12 @@ def formula_truth(labels: np.ndarray, # (H, W) uint8 class ids, the label map to
                   n_segments: int = 300, # SLIC superpixels at the working size
                   superpixels: np.ndarray | None = None, # (h, w) at the working size, if already computed
                   things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
+                  weights: Mapping[str, float] | None = None, # per-constraint weights (default: the registered ones)
                  ) -> float:
     "The log-truth of the whole formula (the weighted conjunction) for a hard label map made soft."
     terms = formula_terms(labels, weak, image, size=size, constraints=constraints, reduce=reduce,
                           confidence=confidence, n_segments=n_segments, superpixels=superpixels, things=things)
-    w = {**DEFAULT_WEIGHTS}
+    w = {**default_weights(list(terms)), **(weights or {})}
     return sum(w.get(k, 1.0) * v for k, v in terms.items())
 
 # %% ../nbs/03_constraints.ipynb #ac91e4bf

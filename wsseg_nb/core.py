@@ -6,18 +6,23 @@
 from __future__ import annotations
 
 import argparse
+import fcntl
 import functools
 import hashlib
 import importlib.metadata
 import inspect
 import json
 import os
+import pickle
 import platform
 import random
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,11 +36,12 @@ from fastcore.script import Param, store_true
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['PACKAGES', 'get_device', 'cli_parser', 'call_cli', 'cli_errors', 'set_threads', 'ImageError', 'for_each_image',
-           'seed_everything', 'image_seed', 'atomic_write', 'clean_stale_temporaries', 'write_bytes_atomic',
-           'write_text_atomic', 'write_json_atomic', 'sha256_file', 'fingerprint', 'fingerprint_files',
-           'save_checkpoint', 'read_checkpoint', 'package_versions', 'git_state', 'RunManifest', 'run_manifest',
-           'read_manifest', 'prepare_output']
+__all__ = ['PACKAGES', 'get_device', 'cli_parser', 'Terminated', 'call_cli', 'cli_errors', 'set_threads', 'ImageError',
+           'for_each_image', 'seed_everything', 'image_seed', 'atomic_write', 'clean_stale_temporaries',
+           'write_bytes_atomic', 'write_text_atomic', 'write_json_atomic', 'sha256_file', 'fingerprint',
+           'fingerprint_files', 'save_checkpoint', 'read_checkpoint', 'package_versions', 'git_state', 'RunManifest',
+           'run_manifest', 'read_manifest', 'lock_output', 'unlock_output', 'refuse_inputs', 'run_key',
+           'prepare_output']
 
 # %% ../nbs/00_core.ipynb #5da0b6dd
 def get_device(prefer: str | torch.device | None = None, # "cpu", "cuda", "cuda:1", or None for auto
@@ -78,19 +84,26 @@ def _full_parser(func) -> argparse.ArgumentParser:
                    help="intra-op threads of this process (default: the cores it may use; process pools use one per worker)")
     return p
 
+class Terminated(BaseException):
+    "SIGTERM arrived (a scheduler or `kill` stopping the job): raised like Ctrl-C's KeyboardInterrupt, so the job ends as cleanly."
+
+def _raise_terminated(signum, frame): raise Terminated("SIGTERM")
+
 def call_cli(func):
     "Decorator: `func()` with no arguments parses `sys.argv` (console scripts, each with `--threads`); with arguments it just runs."
     @functools.wraps(func)
     def _f(*args, **kwargs):
         if args or kwargs: return func(*args, **kwargs)
         ns = vars(_full_parser(func).parse_args())
+        signal.signal(signal.SIGTERM, _raise_terminated)   # a job stopped by SIGTERM records it and stops its workers
+        warnings.formatwarning = lambda msg, *a, **k: f"{func.__name__}: warning: {msg}\n"   # one line, as errors are
         cli_errors(lambda: set_threads(ns.pop("threads")), func.__name__)
         return func(**ns)
     _f.parser = lambda: _full_parser(func)
     return _f
 
 def cli_errors(f, name: str, errors: tuple = (OSError, ValueError, ImportError)):
-    "Run `f()`; a user error prints one clear `name: error: ...` line and exits 1, Ctrl-C one line and exits 130."
+    "Run `f()`; a user error prints one clear `name: error: ...` line and exits 1, Ctrl-C one line and exits 130, SIGTERM 143."
     try: return f()
     except errors as e:
         print(f"{name}: error: {e}", file=sys.stderr)
@@ -98,6 +111,9 @@ def cli_errors(f, name: str, errors: tuple = (OSError, ValueError, ImportError))
     except KeyboardInterrupt:
         print(f"{name}: interrupted; what was written is kept: run the same command again to resume", file=sys.stderr)
         sys.exit(130)
+    except Terminated:
+        print(f"{name}: terminated (SIGTERM); what was written is kept: run the same command again to resume", file=sys.stderr)
+        sys.exit(143)
 
 # %% ../nbs/00_core.ipynb #522556e4
 def set_threads(n: int | None = None, # threads; None = the cores this process may use
@@ -115,11 +131,37 @@ class ImageError(ValueError):
         self.image_id, self.cause = image_id, cause
         super().__init__(f"image {image_id}: {cause}")
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
 def _pool_worker() -> None:
-    "A pool worker: one thread; Ctrl-C is the parent's to handle (it stops the pool), so no worker prints a traceback."
-    import signal
+    "A pool worker: one thread; Ctrl-C and SIGTERM are the parent's to handle (it stops the pool), so no worker prints a traceback."
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)   # blocked by the parent while it started us
     set_threads(1)
+
+def _start_pool(workers: int, job, ids: Sequence[str]):
+    "(pool, futures): the workers started with Ctrl-C and SIGTERM blocked, so one that lands now waits for the parent (and stops the job)."
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)   # inherited by the spawned workers: none dies half-started
+    try:
+        pool = ProcessPoolExecutor(min(workers, len(ids)), mp_context=get_context("spawn"), initializer=_pool_worker)
+        futures = [pool.submit(_guarded, job, i) for i in ids]   # submitting starts the workers
+    finally: signal.pthread_sigmask(signal.SIG_SETMASK, old)   # a pending Ctrl-C is raised here, in the parent
+    return pool, futures
+
+def _stop_pool(pool, futures, results: dict, on_done) -> None:
+    "Cancel what has not started, stop the workers, and count what they finished."
+    for f in futures: f.cancel()
+    for p in list(getattr(pool, "_processes", {}).values()): p.terminate()   # the stdlib offers no public way to stop a running worker
+    pool.shutdown(wait=True, cancel_futures=True)
+    for f in futures:
+        if f.cancelled() or not f.done() or f.exception() is not None: continue
+        i, r, err = f.result()
+        if err is None and i not in results:
+            results[i] = r
+            if on_done: on_done(i, r)
 
 def _guarded(job, image_id: str):
     "(id, result, None) or (id, None, 'ErrorType: message'): a job's user-level error as data, picklable."
@@ -144,21 +186,21 @@ def for_each_image(ids: Sequence[str], # the images, in order
     if workers <= 1 or len(ids) < 2:
         for i in tqdm(ids, desc=desc, disable=not progress): handle(*_guarded(job, i))
         return results, skipped
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-    from multiprocessing import get_context
-    with ProcessPoolExecutor(min(workers, len(ids)), mp_context=get_context("spawn"), initializer=_pool_worker) as pool:
-        futures = [pool.submit(_guarded, job, i) for i in ids]
-        try:
-            for f in tqdm(as_completed(futures), total=len(futures), desc=desc, disable=not progress): handle(*f.result())
-        except BaseException:   # Ctrl-C or a failing image: stop the queue, but count what the workers finished
-            for f in futures: f.cancel()
-            for f in futures:
-                if f.cancelled(): continue
-                i, r, err = f.result()
-                if err is None and i not in results:
-                    results[i] = r
-                    if on_done: on_done(i, r)
-            raise
+    from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
+    pool, futures = _start_pool(workers, job, ids)
+    try:
+        for f in tqdm(as_completed(futures), total=len(futures), desc=desc, disable=not progress):
+            try: handle(*f.result())
+            except BrokenProcessPool:
+                busy = [i for i, g in zip(ids, futures) if not g.done() or isinstance(g.exception(), BrokenProcessPool)]
+                raise ValueError(f"a worker process died (killed by the system: out of memory?) while labelling one of "
+                                 f"{busy[:8]}{' ...' if len(busy) > 8 else ''}; run again with fewer --workers "
+                                 "(what was written is kept)") from None
+    except BaseException:   # Ctrl-C, SIGTERM or a failing image: stop the queue and the workers, but count what they finished
+        _stop_pool(pool, futures, results, on_done)
+        raise
+    pool.shutdown()
     return results, skipped
 
 # %% ../nbs/00_core.ipynb #eef07edf
@@ -207,9 +249,9 @@ def atomic_write(path: str | Path, # final file name
         raise
 
 def clean_stale_temporaries(folder: str | Path) -> list[Path]:
-    "Delete the temporary files of `atomic_write`s whose process died mid-write (SIGKILL); returns them."
+    "Delete the temporary files of `atomic_write`s whose process died mid-write (SIGKILL), in `folder` and below; returns them."
     gone = []
-    for p in Path(folder).glob(".*.tmp") if Path(folder).is_dir() else []:
+    for p in Path(folder).rglob(".*.tmp") if Path(folder).is_dir() else []:
         pid = p.name[:-4].split(".")[-2]
         if pid.isdigit() and not _pid_alive(int(pid)):
             p.unlink(missing_ok=True); gone.append(p)
@@ -263,12 +305,16 @@ def read_checkpoint(path: str | Path, # a file written by `save_checkpoint`
                     required: set[str], # keys it must hold
                     what: str, # what it is, for messages ("a wsseg_train checkpoint")
                     fix: str = "make it again (a killed save never damages a checkpoint: this one was changed later)",
-                    weights_only: bool = False, # True for files from elsewhere (tensors only, no pickled code)
                    ) -> dict:
-    "A checkpoint as saved, or a clear error for a missing, damaged or foreign file."
+    "A checkpoint as saved, or a clear error for a missing, damaged or foreign file; tensors and plain data only, never code."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path} does not exist; expected {what}")
-    try: st = torch.load(path, map_location="cpu", weights_only=weights_only)
+    try: st = torch.load(path, map_location="cpu", weights_only=True)   # a model file is data: unpickling code is refused
+    except pickle.UnpicklingError as e:
+        if "weights_only" not in str(e) and "Weights only" not in str(e): raise ValueError(f"{path} cannot be read ({e}): not {what}") from None
+        raise ValueError(f"{path} holds pickled Python objects besides tensors and plain data, and loading those could run code: "
+                         f"refused. The files this package writes hold only data; {what} from elsewhere must too "
+                         "(save its state_dict, or convert it to safetensors)") from None
     except Exception as e:
         raise ValueError(f"{path} cannot be read ({type(e).__name__}): it is truncated or not a torch file, "
                          f"not {what}. {fix[0].upper() + fix[1:]}") from None
@@ -359,9 +405,13 @@ def run_manifest(path: str | Path, name: str, params: dict | None = None, device
     except KeyboardInterrupt:
         _close(m, "interrupted", before, "KeyboardInterrupt (Ctrl-C)")
         raise
+    except Terminated:
+        _close(m, "terminated", before, "SIGTERM")
+        raise
     except BaseException as e:
         _close(m, "failed", before, f"{type(e).__name__}: {e}")
         raise
+    finally: unlock_output(m.path)
     m.finish()
 
 def read_manifest(path: str | Path) -> dict | None:
@@ -375,21 +425,68 @@ def read_manifest(path: str | Path) -> dict | None:
             and not _pid_alive(m["pid"])): m["status"] = "killed"
     return m
 
+_LOCKS: dict[str, Any] = {}   # lock file -> its open handle, held by this process
+
+def lock_output(manifest: str | Path, # the job's manifest path: its folder is locked for that manifest's job
+               ) -> None:
+    "Take an exclusive lock (`.<manifest>.lock` beside it) until the job ends or the process exits; another live writer is refused."
+    lock = Path(manifest).parent/f".{Path(manifest).name}.lock"
+    key = str(lock.resolve())
+    if key in _LOCKS: return
+    f = open(lock, "a+")
+    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.seek(0); who = f.read().strip() or "another job"; f.close()
+        raise ValueError(f"{lock.parent} is being written right now by {who} (it holds {lock.name}); wait for it to end, "
+                         "or write to another folder") from None
+    f.seek(0); f.truncate(); f.write(f"pid {os.getpid()} on {platform.node()}\n"); f.flush()
+    _LOCKS[key] = f
+
+def unlock_output(manifest: str | Path) -> None:
+    "Release the lock `lock_output` took for this manifest (a no-op if this process holds none)."
+    f = _LOCKS.pop(str((Path(manifest).parent/f".{Path(manifest).name}.lock").resolve()), None)
+    if f is not None: fcntl.flock(f, fcntl.LOCK_UN); f.close()
+
+def refuse_inputs(out: str | Path, # a job's output folder
+                  inputs: Sequence[str | Path | None], # the folders it reads (None: unused)
+                 ) -> None:
+    "Raise if `out` is one of the job's inputs, or lies inside or around one: a job never writes into what it reads."
+    o = Path(out).resolve()
+    for i in inputs:
+        if not i or not Path(i).exists(): continue
+        r = Path(i).resolve()
+        if o == r or r in o.parents or o in r.parents:
+            raise ValueError(f"--out {out} is, or lies inside or around, the job's input {i}: a job never writes into its own "
+                             "inputs (it would overwrite or mix with them); give an output folder of its own")
+
+def run_key(job: str, params: dict) -> str:
+    "The key an output file records (PNG text chunk, JSON field): which job and parameters wrote it."
+    return fingerprint(job, json.loads(json.dumps(params, default=str)))
+
 def prepare_output(out: str | Path, # the job's output folder
                    job: str, # the job's name, as its manifest records it
                    params: dict, # what the outputs depend on
-                   force: bool = False, # redo: allow other parameters
-                   manifest: str = "manifest.json",
+                   force: bool = False, # redo: allow other parameters, and remove the folder's old outputs (`owned`)
+                   manifest: str = "manifest.json", # the manifest's file name in `out`
+                   inputs: Sequence[str | Path] = (), # folders the job reads: it may not write into, over or around them
+                   owned: Sequence[str] = (), # glob patterns (relative to `out`) of what the job writes: --force removes them
                   ) -> dict | None:
-    "Check that a job may write into `out` (resume or start); returns the previous manifest, if any."
+    "Check that a job may write into `out` (resume or start) and lock it for the job; returns the previous manifest, if any."
     out = Path(out)
+    if out.exists() and not out.is_dir(): raise ValueError(f"--out {out} is a file, not a folder; give a folder to write into")
+    refuse_inputs(out, inputs)
+    out.mkdir(parents=True, exist_ok=True)
     try: old = read_manifest(out/manifest)
     except ValueError:
         if not force: raise
         old = None
-    if old and old.get("status") == "running" and old.get("pid") != os.getpid():
-        raise ValueError(f"{out} is being written right now by {old.get('name')} (pid {old.get('pid')}, started "
-                         f"{old.get('started')}); wait for it to end, or write to another folder")
+    if old and old.get("status") == "running" and not (old.get("host") == platform.node() and old.get("pid") == os.getpid()):
+        here = old.get("host") == platform.node()
+        if here or not force:
+            raise ValueError(f"{out} is being written right now by {old.get('name')} (pid {old.get('pid')} on host "
+                             f"{old.get('host')}, started {old.get('started')}); wait for it to end, or write to another folder"
+                             + ("" if here else "; if that run is gone (a node pre-empted on a shared disk), pass --force to take the folder over"))
+    lock_output(out/manifest)
     params = json.loads(json.dumps(params, default=str))   # compare as stored: tuples become lists
     if old and not force and old.get("name") == job and old.get("params") != params:
         was = old.get("params") or {}
@@ -398,6 +495,10 @@ def prepare_output(out: str | Path, # the job's output folder
         raise ValueError(f"{out} holds {job} output made with other parameters: "
                          + ", ".join(f"{k} was {a!r}, now {b!r}" for k, (a, b) in diff.items())
                          + ". Use another output folder, or --force to redo it.")
-    out.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(out)
+    if force:   # the folder is to hold exactly this run's output
+        for pat in owned:
+            for q in out.glob(pat):
+                if q.is_dir(): shutil.rmtree(q)
+                else: q.unlink(missing_ok=True)
     return old

@@ -35,8 +35,19 @@ class Dataset:
     palette: tuple[tuple[int, int, int], ...] | None = None   # an RGB colour per class for the PNGs we write; None: VOC's colour map
 
     def __post_init__(self):
-        object.__setattr__(self, "classes", tuple(self.classes)); object.__setattr__(self, "things", tuple(self.things))
         where = f"dataset {self.name!r}"
+        kinds = {"name": str, "layout": str, "void": int}
+        for k, t in kinds.items():
+            v = getattr(self, k)
+            if not isinstance(v, t) or isinstance(v, bool):
+                raise ValueError(f"{where}: {k} is {v!r}, a {type(v).__name__}; expected {'a string' if t is str else 'an integer'} (e.g. \"void\": 255, not \"255\")")
+        for k in ("classes", "things"):
+            v = getattr(self, k)
+            if isinstance(v, str) or not all(isinstance(c, str) for c in v):
+                raise ValueError(f"{where}: {k} must be a list of class names, got {v!r}")
+        if self.background is not None and not isinstance(self.background, str):
+            raise ValueError(f"{where}: background is {self.background!r}; expected a class name or null")
+        object.__setattr__(self, "classes", tuple(self.classes)); object.__setattr__(self, "things", tuple(self.things))
         if self.layout not in LAYOUTS: raise ValueError(f"{where}: layout {self.layout!r}; expected one of {LAYOUTS}")
         if not 0 < len(self.classes) < IGNORE: raise ValueError(f"{where}: expected 1..254 classes, got {len(self.classes)}")
         if dup := sorted({c for c in self.classes if self.classes.count(c) > 1}):

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from .core import write_bytes_atomic
 
 # %% auto #0
 __all__ = ['IGNORE', 'VOC_PALETTE', 'EIGHT_BIT_MODES', 'voc_palette', 'parse_mapping', 'to_rgb8', 'read_image', 'image_size',
-           'read_label_png', 'label_png_bytes', 'write_label_png', 'label_png_info']
+           'read_label_png', 'label_png_bytes', 'write_label_png', 'label_png_info', 'class_ids_by_colour']
 
 # %% ../nbs/02_images.ipynb #45197982
 IGNORE = 255  # void in GT, unlabelled in scribble maps, "uncertain" in pseudo-labels
@@ -48,13 +49,20 @@ def parse_mapping(mapping: str, # percentile | minmax | window:LO,HI
 
 def to_rgb8(a: np.ndarray, # (H, W) or (H, W, C) intensities of any numeric type
             mapping: str = "percentile", # percentile | minmax | window:LO,HI
+            where: str = "", # the image's file, for the warning about values that are not numbers
            ) -> np.ndarray:
-    "(H, W, 3) uint8 for SAM's RGB input: intensities mapped linearly onto 0..255 (clipped), gray repeated."
+    "(H, W, 3) uint8 for SAM's RGB input: intensities mapped linearly onto 0..255 (clipped), gray repeated; NaN and ±inf become 0."
     a, window = np.asarray(a, dtype=np.float64), parse_mapping(mapping)
+    finite = np.isfinite(a)
+    if not finite.all():
+        warnings.warn(f"{where or 'an image'}: {int((~finite).sum())} of {a.size} values are not finite numbers (NaN or ±inf); "
+                      "they are mapped to 0, the finite ones as usual")
+        if not finite.any(): return np.zeros((*a.shape[:2], 3), np.uint8)
+    vals = a[finite]
     if window is not None: lo, hi = window                                   # fixed, e.g. a CT window in Hounsfield units
-    elif mapping == "percentile": lo, hi = np.percentile(a, (1, 99))         # robust to a few hot or dead pixels
-    else: lo, hi = float(a.min()), float(a.max())
-    out = np.clip((a - lo) / max(hi - lo, 1e-12) * 255, 0, 255).round().astype(np.uint8)
+    elif mapping == "percentile": lo, hi = np.percentile(vals, (1, 99))      # robust to a few hot or dead pixels
+    else: lo, hi = float(vals.min()), float(vals.max())
+    out = np.clip((np.where(finite, a, lo) - lo) / max(hi - lo, 1e-12) * 255, 0, 255).round().astype(np.uint8)
     if out.ndim == 2: out = out[..., None]
     return np.repeat(out, 3, axis=2) if out.shape[2] == 1 else out[..., :3]
 
@@ -66,7 +74,9 @@ def read_image(path: str | Path, # a JPEG, PNG or TIFF: 8-bit RGB or gray, or 16
     if not path.is_file(): raise FileNotFoundError(f"Image {path} does not exist")
     try:
         with Image.open(path) as im:
-            return np.asarray(im.convert("RGB")) if im.mode in EIGHT_BIT_MODES else to_rgb8(np.asarray(im), mapping)
+            return np.asarray(im.convert("RGB")) if im.mode in EIGHT_BIT_MODES else to_rgb8(np.asarray(im), mapping, str(path))
+    except Image.DecompressionBombError as e:
+        raise ValueError(f"Image {path} is too large to decode safely ({e}); shrink it, or --skip-bad") from None
     except UnidentifiedImageError:
         raise ValueError(f"Image {path} is not an image file that PIL can identify (a text or other file named "
                          f"{path.suffix}?); replace it with the real image, or --skip-bad") from None
@@ -81,6 +91,8 @@ def image_size(path: str | Path, # an image file
     if not path.is_file(): raise FileNotFoundError(f"Image {path} does not exist")
     try:
         with Image.open(path) as im: return im.height, im.width
+    except Image.DecompressionBombError as e:
+        raise ValueError(f"Image {path} is too large to decode safely ({e}); shrink it, or --skip-bad") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ValueError(f"Image {path} is not an image PIL can read ({type(e).__name__}); replace it, or --skip-bad") from None
 
@@ -127,3 +139,23 @@ def label_png_info(path: str | Path, # a PNG
                   ) -> dict[str, str]:
     "The text chunks of a PNG (e.g. its `source`)."
     with Image.open(path) as im: return dict(getattr(im, "text", {}) or {})
+
+def class_ids_by_colour(path: str | Path, # a label PNG
+                        label: np.ndarray, # (H, W) its pixel values, as `read_label_png` gives them
+                        colours: np.ndarray, # (256, 3) uint8: the colour of each class id (a dataset's `colours()`)
+                       ) -> np.ndarray:
+    "(H, W) class ids: `label` as it is when its palette colours the ids as `colours` does, else mapped by colour; a colour no class has is an error."
+    with Image.open(path) as im:
+        if im.mode != "P": return label
+        pal = np.asarray(im.getpalette() or [], np.uint8).reshape(-1, 3)
+    used = np.unique(label)
+    pal = np.concatenate([pal, np.zeros((max(0, 256 - len(pal)), 3), np.uint8)])
+    if (pal[used] == colours[used]).all(): return label
+    lut = np.zeros(256, np.uint8)
+    for v in used:
+        hit = np.nonzero((colours == pal[v]).all(1))[0]
+        if not hit.size:
+            raise ValueError(f"{path}: pixel value {int(v)} is coloured {pal[v].tolist()}, the colour of no class; the file's "
+                             "palette was changed (an image editor re-quantised it?). Write the class ids again, coloured by the dataset")
+        lut[v] = hit[0]
+    return lut[label]

@@ -10,14 +10,16 @@ from dataclasses import dataclass, field, fields
 from typing import Sequence
 
 import numpy as np
+from scipy import ndimage
 
-from .baselines import grabcut
+from .baselines import fill_boxes, grabcut, nearest_fill, random_walk
 from .constraints import (DEFAULT_CONSTRAINTS, DEFAULT_REDUCE, formula_truth, working_size, working_superpixels)
 from .weak import WeakLabels
 from .learner import LearnerConfig, logic_learner
 
 # %% auto #0
-__all__ = ['CANDIDATES', 'select_by_formula', 'JudgeConfig', 'judge_config', 'logic_label']
+__all__ = ['CANDIDATES', 'BOX_CANDIDATES', 'SCRIBBLE_CANDIDATES', 'select_by_formula', 'judged_regions', 'JudgeConfig',
+           'judge_config', 'logic_label']
 
 # %% ../nbs/05c_judge.ipynb #cff4ef16
 def select_by_formula(candidates: dict[str, np.ndarray], # name -> (H, W) uint8 label map
@@ -28,27 +30,43 @@ def select_by_formula(candidates: dict[str, np.ndarray], # name -> (H, W) uint8 
                       reduce: str = DEFAULT_REDUCE,
                       stats: Counter | None = None, # "chosen:<name>" per image and per box swapped in
                       things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
+                      confidence: float = 0.95, # how sure the soft map the formula judges is of each label
                      ) -> np.ndarray:
-    "The candidate with the truest formula, then box by box (largest first) each candidate where it raises the truth."
+    "The candidate with the truest formula, then region by region (boxes; without boxes, where candidates disagree) each candidate where it raises the truth."
     sp = working_superpixels(image, working_size(weak.height, weak.width, size)) if "border" in constraints else None
-    truth = lambda m: formula_truth(m, weak, size=size, constraints=constraints, reduce=reduce, superpixels=sp, things=things)
+    truth = lambda m: formula_truth(m, weak, size=size, constraints=constraints, reduce=reduce, superpixels=sp, things=things,
+                                  confidence=confidence)
     scores = {name: truth(m) for name, m in candidates.items()}
     first = max(scores, key=scores.get)
     best, cur = scores[first], candidates[first].copy()
     if stats is not None: stats[f"chosen:{first}"] += 1
-    for b in sorted(weak.boxes, key=lambda b: -b.area):
-        x0, y0, x1, y1 = b.box_xyxy
+    for region in judged_regions(candidates, weak):
         for name, m in candidates.items():
-            if np.array_equal(m[y0:y1, x0:x1], cur[y0:y1, x0:x1]): continue
-            trial = cur.copy(); trial[y0:y1, x0:x1] = m[y0:y1, x0:x1]
+            if np.array_equal(m[region], cur[region]): continue
+            trial = cur.copy(); trial[region] = m[region]
             t = truth(trial)
             if t > best:
                 best, cur = t, trial
-                if stats is not None: stats[f"box:{name}"] += 1
+                if stats is not None: stats[f"region:{name}"] += 1
     return cur
 
+def judged_regions(candidates: dict[str, np.ndarray], # name -> (H, W) label map
+                   weak: WeakLabels, # the image's weak labels
+                   min_pixels: int = 20, # smaller disagreements are not judged one by one
+                  ) -> list:
+    "Where the judge tries each candidate: the boxes, largest first; without boxes, each connected region where candidates disagree, largest first."
+    if weak.boxes:
+        return [(slice(b.box_xyxy[1], b.box_xyxy[3]), slice(b.box_xyxy[0], b.box_xyxy[2])) for b in sorted(weak.boxes, key=lambda b: -b.area)]
+    maps = list(candidates.values())
+    differ = np.zeros(maps[0].shape, bool)
+    for m in maps[1:]: differ |= m != maps[0]
+    comp, n = ndimage.label(differ)
+    sizes = np.bincount(comp.ravel(), minlength=n + 1)
+    return [comp == k for k in sorted(range(1, n + 1), key=lambda k: -sizes[k]) if sizes[k] >= min_pixels]
+
 # %% ../nbs/05c_judge.ipynb #74f2b59b
-CANDIDATES = ("grabcut", "learner")
+CANDIDATES = ("grabcut", "learner", "boxes", "nearest", "random_walker")
+BOX_CANDIDATES, SCRIBBLE_CANDIDATES = ("grabcut", "learner"), ("learner",)   # by default, by what an image has
 
 @dataclass(frozen=True, kw_only=True)
 class JudgeConfig:
@@ -56,15 +74,17 @@ class JudgeConfig:
     judge: tuple[str, ...] = DEFAULT_CONSTRAINTS    # the formula that chooses
     judge_size: int = 128                           # its working long side
     judge_reduce: str = DEFAULT_REDUCE              # its reading of "and"
-    candidates: tuple[str, ...] = CANDIDATES        # appearance models proposing labels
+    judge_confidence: float = 0.95                  # how sure the soft maps it judges are of their labels
+    candidates: tuple[str, ...] = ()                # proposers; () = by what the image has: BOX_CANDIDATES with boxes, else SCRIBBLE_CANDIDATES
     grabcut_margin: float = 0.25                    # GrabCut on the box plus this much of it around
     grabcut_pixels: int = 60000                     # ... on a copy of at most this many pixels
+    walker_beta: float = 3000.0                     # the random walker's edge penalty (as a candidate; ACDC tune half)
     learner: dict = field(default_factory=lambda: {"steps": 40, "size": 96})   # LearnerConfig overrides
+    scribble_learner: dict = field(default_factory=lambda: {"size": 256, "pool_segments": 0})   # more of them, for images without boxes
 
     def __post_init__(self):
         bad = [c for c in self.candidates if c not in CANDIDATES]
-        if bad or not self.candidates:
-            raise ValueError(f"candidates {list(self.candidates)}: expected one or more of {CANDIDATES}")
+        if bad: raise ValueError(f"candidates {list(self.candidates)}: expected one or more of {CANDIDATES}")
 
 def judge_config(**options) -> JudgeConfig:
     "A JudgeConfig from flat options: its own fields, and LearnerConfig fields for the learner."
@@ -82,12 +102,15 @@ def logic_label(image: np.ndarray, # (H, W, 3) uint8 RGB
                 things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
                 **options, # JudgeConfig fields, LearnerConfig fields
                ) -> np.ndarray:
-    "Pseudo-labeller `(image, weak) -> (H, W) uint8`: GrabCut and the logic learner propose, the formula chooses."
+    "Pseudo-labeller `(image, weak) -> (H, W) uint8`: appearance models propose (GrabCut and the logic learner; from scribbles alone, the random walker, the nearest scribble and the learner), the formula chooses."
     cfg = judge_config(**options)
     if not use_scribbles: weak = weak.without_scribbles()
     make = {"grabcut": lambda: grabcut(image, weak, crop_margin=cfg.grabcut_margin, max_pixels=cfg.grabcut_pixels, things=things),
-            "learner": lambda: logic_learner(image, weak, things=things, **cfg.learner)}
-    cands = {name: make[name]() for name in cfg.candidates}
+            "learner": lambda: logic_learner(image, weak, things=things, **{**cfg.learner, **({} if weak.boxes else cfg.scribble_learner)}),
+            "boxes": lambda: fill_boxes(image, weak, use_scribbles=True, things=things),
+            "nearest": lambda: nearest_fill(image, weak), "random_walker": lambda: random_walk(image, weak, beta=cfg.walker_beta)}
+    names = cfg.candidates or (BOX_CANDIDATES if weak.boxes else SCRIBBLE_CANDIDATES)
+    cands = {name: make[name]() for name in names}
     if stats is not None: stats["images"] += 1
     if len(cands) == 1: return next(iter(cands.values()))
-    return select_by_formula(cands, weak, image, cfg.judge, cfg.judge_size, cfg.judge_reduce, stats, things)
+    return select_by_formula(cands, weak, image, cfg.judge, cfg.judge_size, cfg.judge_reduce, stats, things, cfg.judge_confidence)

@@ -69,9 +69,15 @@ def lor(*xs: Tensor) -> Tensor:
     "Disjunction: not(and(not x, ...)), i.e. 1 - prod(1 - p) in probability space."
     return lnot(land(*(lnot(x) for x in xs)))
 
-def limplies(a: Tensor, b: Tensor) -> Tensor:
-    "Implication a → b: or(not a, b), i.e. 1 - p + p·q in probability space."
-    return lor(lnot(a), b)
+def limplies(a: Tensor, # log-truth of the premise
+             b: Tensor | None = None, # log-truth of the conclusion (or give `not_b`)
+             not_b: Tensor | None = None, # its exact complement log(1 − q), if known
+            ) -> Tensor:
+    "Implication a → b: not(a and not b), i.e. 1 - p + p·q in probability space."
+    if not_b is None:
+        if b is None: raise ValueError("limplies needs the conclusion b or its exact complement not_b")
+        not_b = lnot(b)
+    return lnot(land(a, not_b))
 
 # %% ../nbs/01_logic.ipynb #f659f6a3
 EXISTS_SWITCH = 1e-6   # below this Σp, exists is computed as logsumexp (exact there; see above)

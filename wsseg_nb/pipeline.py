@@ -15,14 +15,16 @@ from functools import partial
 from pathlib import Path
 from typing import Callable, Sequence
 
+import cv2
+import numpy as np
 from tqdm.auto import tqdm
 
-from .baselines import fill_boxes, grabcut
-from .constraints import CONSTRAINTS, DEFAULT_CONSTRAINTS, REDUCES
-from .core import (Param, call_cli, cli_errors, for_each_image, prepare_output, run_manifest, store_true,
+from .baselines import fill_boxes, grabcut, nearest_fill, random_walk
+from .constraints import CONSTRAINTS, DEFAULT_CONSTRAINTS, REDUCES, load_constraint_files, unknown_constraints
+from .core import (Param, call_cli, cli_errors, for_each_image, prepare_output, run_key, run_manifest, store_true,
                            write_json_atomic, write_text_atomic)
 from .datasets import VOC, DataFolder, Dataset, load_dataset, open_folder
-from .images import parse_mapping, read_label_png, write_label_png
+from .images import class_ids_by_colour, label_png_info, parse_mapping, read_label_png, write_label_png
 from .judge import logic_label
 from .learner import LearnerConfig
 from .metrics import SegMetric
@@ -30,21 +32,47 @@ from .predict import predict_folder
 from .sam import MODEL_TYPES, SAM_MODEL_KEYS, get_sam, sam_pseudo_label
 from .sam_finetune import SamTuneConfig, finetune_on_folder
 from .train import TrainConfig, train_model
-from .weak import coco_json, load_weak_labels, save_weak_labels
+from .weak import WeakLabels, coco_json, load_weak_labels, save_weak_labels
 from .weak_formats import read_coco
 from .weak_sources import BOX_MODES, SCRIBBLE_MODES, WeakSource, read_weak_labels, source_files, weak_label_kind
 
 # %% auto #0
-__all__ = ['PSEUDO_LABELLERS', 'SAM_METHODS', 'POOLED', 'MISSING_SCRIBBLES', 'make_weak_labels', 'make_pseudo_labels',
-           'evaluate_folder', 'format_result', 'experiment_ids', 'check_weak_sources', 'experiment_weak_labels',
-           'folder_weak_labels', 'run_stage2', 'parse_constraints', 'parse_weights', 'learner_options',
-           'wsseg_weaklabels', 'sam_options', 'wsseg_pseudolabel', 'wsseg_evaluate']
+__all__ = ['PSEUDO_LABELLERS', 'SAM_METHODS', 'POOLED', 'MAX_PIXELS', 'FORMULA_METHODS', 'MISSING_SCRIBBLES', 'check_resumed',
+           'make_weak_labels', 'with_user_constraints', 'make_pseudo_labels', 'evaluate_folder', 'format_result',
+           'experiment_ids', 'check_weak_sources', 'experiment_weak_labels', 'folder_weak_labels', 'run_stage2',
+           'parse_constraints', 'parse_weights', 'learner_options', 'wsseg_weaklabels', 'sam_options',
+           'wsseg_pseudolabel', 'wsseg_evaluate']
 
 # %% ../nbs/11_pipeline.ipynb #6d7b0cef
 def _previous_timing(man: Path) -> dict:
     "Labelling seconds and image count recorded by an earlier run into the same folder."
     try: return dict(json.loads(man.read_text()).get("timing") or {})
     except (OSError, json.JSONDecodeError): return {}
+
+def _json_run(p: Path) -> str | None:
+    try: return json.loads(p.read_text(encoding="utf-8")).get("run")
+    except (OSError, ValueError, AttributeError): return None
+
+def _png_run(p: Path) -> str | None:
+    try: return label_png_info(p).get("run")
+    except (OSError, ValueError): return None
+
+def check_resumed(out: Path, # the output folder
+                  files: Sequence[Path], # the outputs a resumed run would keep
+                  run: str, # this run's key (`run_key`)
+                  read_run=_png_run, # a file's recorded key
+                  manifest_agrees: bool = False, # the folder's manifest records this run's parameters (files from before keys were recorded are trusted)
+                 ) -> None:
+    "Refuse to keep outputs that another run wrote (their recorded key differs): a resume keeps only its own work."
+    foreign = [p for p in files if (k := read_run(p)) != run and not (k is None and manifest_agrees)]
+    if foreign:
+        raise ValueError(f"{len(foreign)} of the {len(files)} files already in {out} were written by another run or with other "
+                         f"options (e.g. {foreign[0].name}), and its manifest does not say so; pass --force to redo the folder, "
+                         "or use another --out")
+
+def _agrees(old: dict | None, params: dict) -> bool:
+    "Whether a folder's previous manifest records these parameters."
+    return bool(old) and old.get("params") == json.loads(json.dumps(params, default=str))
 
 def _report_skipped(skipped: list[tuple[str, str]], what: str) -> None:
     if not skipped: return
@@ -53,10 +81,10 @@ def _report_skipped(skipped: list[tuple[str, str]], what: str) -> None:
     if len(skipped) > 20: print(f"  ... and {len(skipped) - 20} more (listed in the manifest)", file=sys.stderr)
 
 # %% ../nbs/11_pipeline.ipynb #60875df7
-def _weak_labels_job(data_root: str, out: str, source: WeakSource, ds: Dataset, image_id: str) -> Counter:
+def _weak_labels_job(data_root: str, out: str, source: WeakSource, ds: Dataset, run: str, image_id: str) -> Counter:
     "Write one image's weak labels; returns its counts."
     weak = read_weak_labels(open_folder(data_root, ds), image_id, source)
-    save_weak_labels(out, weak, ds)
+    save_weak_labels(out, weak, ds, run)
     return Counter(written=1, boxes=len(weak.boxes), points=len(weak.points), tagged=weak.tags is not None,
                    crowds=weak.unknown is not None,
                    without_scribbles=source.scribbles in ("scribblesup", "png", "cvat") and weak.scribbles is None)
@@ -75,6 +103,12 @@ def _weak_label_ids(folder: DataFolder, split_file, source: WeakSource, skip_bad
     if missing and not skip_bad:
         raise FileNotFoundError(f"{len(missing)} of the {len(ids)} images to do have no image file in {folder.root} "
                                 f"(e.g. {missing[:3]}); add them, or pass --skip-bad to skip and list them")
+    if source.boxes in ("xml", "instances") and not skip_bad:   # checked before --force clears the folder
+        lack = [i for i in ids if folder.weak_file(source.boxes, i) is None]
+        if lack:
+            raise FileNotFoundError(f"--boxes {source.boxes}: {len(lack)} of the {len(ids)} images have no such file in {folder.root} "
+                                    f"(looked for {', '.join(folder.weak_files.get(source.boxes, ())) or 'nothing: the layout has none'}; "
+                                    f"e.g. {lack[:3]}); add them, take boxes from elsewhere, or pass --skip-bad to skip and list them")
     return ids
 
 def make_weak_labels(data_root: str | Path, # the dataset folder
@@ -92,12 +126,14 @@ def make_weak_labels(data_root: str | Path, # the dataset folder
     source_files(source, ds)   # a bad COCO or CVAT file is one error, before any image (and read once)
     params = dict(data_root=str(Path(data_root).resolve()), split_file=str(split_file) if split_file else None,
                   **({} if ds is VOC else {"dataset": ds.describe()}), **source.record())
-    prepare_output(out, "wsseg_weaklabels", params, force)
-    ids = _weak_label_ids(folder, split_file, source, skip_bad)
+    ids, run = _weak_label_ids(folder, split_file, source, skip_bad), run_key("wsseg_weaklabels", params)   # (before --force removes)
+    old = prepare_output(out, "wsseg_weaklabels", params, force, inputs=[data_root, source.scribble_dir, source.points_tags],
+                         owned=["boxes", "scribbles", "unknown", "coco.json"])
     todo = [i for i in ids if force or not (out/"boxes"/f"{i}.json").is_file()]
+    check_resumed(out, [out/"boxes"/f"{i}.json" for i in ids if i not in set(todo)], run, _json_run, _agrees(old, params))
     counts = Counter(existing=len(ids) - len(todo))
     with run_manifest(out/"manifest.json", "wsseg_weaklabels", params) as man:
-        job = partial(_weak_labels_job, str(data_root), str(out), source, ds)
+        job = partial(_weak_labels_job, str(data_root), str(out), source, ds, run)
         done, skipped = for_each_image(todo, job, skip_bad=skip_bad, desc="weak labels", progress=progress,
                                        on_done=lambda i, r: man.count())
         for r in done.values(): counts.update(r)
@@ -109,7 +145,7 @@ def make_weak_labels(data_root: str | Path, # the dataset folder
 
 # %% ../nbs/11_pipeline.ipynb #1c4463cd
 PSEUDO_LABELLERS: dict[str, Callable] = {
-    "boxes": fill_boxes, "grabcut": grabcut, "logic": logic_label,
+    "boxes": fill_boxes, "grabcut": grabcut, "logic": logic_label, "nearest": nearest_fill, "random-walker": random_walk,
     "sam-boxes": partial(sam_pseudo_label, prompt="boxes"), "sam-scribbles": partial(sam_pseudo_label, prompt="scribbles"),
     "sam": partial(sam_pseudo_label, prompt="both")}
 def _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progress, options: dict, ds: Dataset, intensity: str) -> dict:
@@ -128,11 +164,22 @@ def _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progre
     return {**label, "decoder": str(dec)}
 
 SAM_METHODS = ("sam-boxes", "sam-scribbles", "sam")
-POOLED = ("grabcut", "logic")   # per-image CPU work: by default a pool of one-thread processes, one per core
+POOLED = ("grabcut", "logic", "random-walker")   # per-image CPU work: by default a pool of one-thread processes, one per core
+
+MAX_PIXELS = 2_000_000   # larger images are labelled at this many pixels and the labels scaled back (GrabCut took 539 s on 24 Mpx)
+
+def _bounded(image: np.ndarray, weak: WeakLabels) -> tuple[np.ndarray, WeakLabels]:
+    "The image and its weak labels at no more than MAX_PIXELS pixels (as they are when smaller)."
+    H, W = image.shape[:2]
+    if H * W <= MAX_PIXELS: return image, weak
+    s = (MAX_PIXELS / (H * W)) ** 0.5
+    h, w = max(1, int(H * s)), max(1, int(W * s))
+    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA), weak.resized(h, w)
 
 def _pseudo_label_job(method: str, data_root: str, weak_dir: str, out: str, use_scribbles: bool, options: dict,
-                      ds: Dataset, intensity: str, image_id: str) -> dict:
+                      ds: Dataset, intensity: str, constraint_files: tuple, run: str, image_id: str) -> dict:
     "Label one image and write it; returns its seconds and the labeller's counts."
+    _same_constraint_files(constraint_files)   # a pool worker registers the user's constraints too
     weak = load_weak_labels(weak_dir, image_id, use_scribbles, ds)
     image = open_folder(data_root, ds, intensity).image(image_id)
     if image.shape[:2] != (weak.height, weak.width):
@@ -141,11 +188,37 @@ def _pseudo_label_job(method: str, data_root: str, weak_dir: str, out: str, use_
     stats = Counter()
     t0 = time.perf_counter()
     stuff = {} if ds.stuff_things is None else {"things": ds.stuff_things}   # a dataset with stuff: what is a thing
-    label = PSEUDO_LABELLERS[method](image, weak, use_scribbles=use_scribbles, stats=stats, **stuff, **options)
+    small, small_weak = _bounded(image, weak)
+    label = PSEUDO_LABELLERS[method](small, small_weak, use_scribbles=use_scribbles, stats=stats, **stuff, **options)
+    if small is not image:   # back to the image's size; the drawn labels at full resolution again
+        label = weak.paint_labelled(cv2.resize(label, (weak.width, weak.height), interpolation=cv2.INTER_NEAREST), use_scribbles)
+        stats["downscaled"] += 1
     label = weak.paint_unknown(label)   # crowds: no label to learn from
     seconds = time.perf_counter() - t0
-    write_label_png(Path(out)/f"{image_id}.png", label, {"source": f"wsseg_nb {method}"}, None if ds is VOC else ds.colours())
+    write_label_png(Path(out)/f"{image_id}.png", label, {"source": f"wsseg_nb {method}", "run": run},
+                    None if ds is VOC else ds.colours())
     return {"seconds": seconds, "stats": stats}
+
+def _same_constraint_files(files: Sequence[dict]) -> list[dict]:
+    "Load the constraint files a job recorded (path, sha256); one edited since the job began is an error."
+    loaded = load_constraint_files([f["path"] for f in files])
+    for f, now in zip(files, loaded):
+        if now["sha256"] != f["sha256"]:
+            raise ValueError(f"--constraint-file {f['path']} changed while the job ran (sha256 {f['sha256'][:12]} → {now['sha256'][:12]}); "
+                             "run the job again")
+    return loaded
+
+FORMULA_METHODS = ("logic", "sam")   # the methods a constraint file reaches (the learner and judge, SAM's fine-tuning)
+
+def with_user_constraints(method: str, # the pseudo-labeller
+                          options: dict, # its options as given
+                          names: Sequence[str], # constraints registered by --constraint-file
+                         ) -> dict:
+    "The options with the user's constraints joined to every formula the method uses, where the options do not name the formula."
+    if not names or method not in FORMULA_METHODS: return options
+    extra = tuple(n for n in names if n not in DEFAULT_CONSTRAINTS)
+    if method == "sam": return options if options.get("decoder") else {"constraints": DEFAULT_CONSTRAINTS + extra, **options}   # a given decoder is not tuned
+    return {"constraints": LearnerConfig().constraints + extra, "judge": DEFAULT_CONSTRAINTS + extra, **options}
 
 def _pseudo_label_ids(method: str, voc: DataFolder, weak_dir: Path, split_file, options: dict) -> list[str]:
     "The images to label, with the request checked: a known method, weak labels present, a SAM model named."
@@ -190,10 +263,14 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
                        workers: int | None = None, # processes of one thread each; None = one per core for grabcut/logic on >= 8 images
                        dataset: Dataset | str | Path | None = None, # a Dataset, built-in name (voc, camvid, coco) or dataset.json; None: VOC
                        intensity: str = "percentile", # images deeper than 8 bits: percentile | minmax | window:LO,HI
+                       constraint_files: Sequence[str | Path] = (), # Python files of @constraint priors: they join the formula
                        **options, # passed to the method
                       ) -> dict:
     "A summary (counts, seconds per image) of writing the pseudo-labels of a split with `method`."
     ds = load_dataset(dataset)
+    files = [{"path": f["path"], "sha256": f["sha256"]} for f in load_constraint_files(constraint_files)]
+    user = sorted({n for f in load_constraint_files(constraint_files) for n in f["constraints"]})
+    options = with_user_constraints(method, options, user)
     if ds.background is not None and ds.classes.index(ds.background) != 0:
         raise ValueError(f"dataset {ds.name}: the pseudo-labellers take class 0 as the background; {ds.background!r} is not")
     voc, out, weak_dir = open_folder(data_root, ds), Path(out), Path(weak_labels)
@@ -201,18 +278,23 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
     params = dict(method=method, data_root=str(Path(data_root).resolve()), weak_labels=str(weak_dir.resolve()),
                   split_file=str(split_file) if split_file else None, use_scribbles=use_scribbles, options=options,
                   **({} if ds is VOC else {"dataset": ds.describe()}),
-                  **({} if intensity == "percentile" else {"intensity": intensity}))   # (defaults left out: older folders resume)
+                  **({} if intensity == "percentile" else {"intensity": intensity}),   # (defaults left out: older folders resume)
+                  **({"constraint_files": files} if files else {}))
     parse_mapping(intensity)   # a bad mapping is one error, before any image
-    prepare_output(out, "wsseg_pseudolabel", params, force, manifest)
+    old = prepare_output(out, "wsseg_pseudolabel", params, force, manifest, inputs=[data_root, weak_dir],
+                         owned=["*.png", "decoder", "manifest.rank*.json"])
+    run = run_key("wsseg_pseudolabel", {k: v for k, v in params.items() if k != "split_file"})   # a split's shard or subset: the same run
     prev = {} if force else _previous_timing(out/manifest)   # a resumed run keeps the earlier images' time
+    todo = [i for i in ids if force or not (out/f"{i}.png").is_file()]
+    check_resumed(out, [out/f"{i}.png" for i in ids if i not in set(todo)], run, manifest_agrees=_agrees(old, params))
     with run_manifest(out/manifest, "wsseg_pseudolabel", params, shard=[rank, world]) as man:
         t_tune = time.perf_counter()
         options = _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progress, dict(options), ds, intensity)
         if method == "sam": man.extra["finetune_seconds"] = time.perf_counter() - t_tune
         if method in SAM_METHODS: get_sam(**{k: options[k] for k in SAM_MODEL_KEYS if k in options})   # a bad model fails once, here
-        todo = [i for i in ids if force or not (out/f"{i}.png").is_file()]
         if workers is None: workers = len(os.sched_getaffinity(0)) if method in POOLED and len(todo) >= 8 else 0
-        job = partial(_pseudo_label_job, method, str(data_root), str(weak_dir), str(out), use_scribbles, options, ds, intensity)
+        job = partial(_pseudo_label_job, method, str(data_root), str(weak_dir), str(out), use_scribbles, options, ds, intensity,
+                      tuple(files), run)
         t_wall = time.perf_counter()
         done, skipped = for_each_image(todo, job, workers if method in POOLED else 0, skip_bad,
                                        f"pseudo-labels ({method})", progress, on_done=lambda i, r: man.count())
@@ -248,19 +330,19 @@ def evaluate_folder(pred: str | Path, # folder of <id>.png predictions (class id
     if not pred.is_dir(): raise FileNotFoundError(f"Prediction folder {pred} does not exist")
     ids = voc.split_ids(split_file) if split_file else sorted(p.stem for p in pred.glob("*.png"))
     if not ids: raise ValueError(f"{pred} holds no <id>.png predictions")
-    missing = [i for i in ids if not (pred/f"{i}.png").is_file()]
-    if missing:
-        raise FileNotFoundError(f"{len(missing)} of {len(ids)} images of the split have no prediction in {pred}, "
-                                f"e.g. {missing[:10]}; predict them, or evaluate another split")
     has_gt, read_gt, where = _gt_reader(voc, gt_coco)
     without = [i for i in ids if not has_gt(i)]
     if len(without) == len(ids):
         raise FileNotFoundError(f"none of the {len(ids)} images has GT ({'in ' + str(gt_coco) if gt_coco else f'masks in {voc.root}'}), "
                                 "so there is nothing to score; masks are <id>.png in "
-                                f"{' or '.join(voc.mask_subdirs)}/ (or pass --gt-coco FILE for COCO polygons)")
+                                f"{' or '.join(d + '/' for d in voc.mask_subdirs)} (or pass --gt-coco FILE for COCO polygons)")
+    missing = [i for i in ids if not (pred/f"{i}.png").is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} of {len(ids)} images of the split have no prediction in {pred}, "
+                                f"e.g. {missing[:10]}; predict them, or evaluate another split")
     met = SegMetric(ds.n_classes, class_names=ds.classes, background=ds.classes.index(ds.background) if ds.background else None)
     for i in tqdm([i for i in ids if has_gt(i)], desc="evaluate", disable=not progress):
-        p, g = read_label_png(pred/f"{i}.png"), read_gt(i)
+        p, g = class_ids_by_colour(pred/f"{i}.png", read_label_png(pred/f"{i}.png"), ds.colours()), read_gt(i)
         if p.shape != g.shape:
             raise ValueError(f"Prediction {pred/f'{i}.png'} is {p.shape[1]}x{p.shape[0]} but the GT is "
                              f"{g.shape[1]}x{g.shape[0]}; predictions must be at full image resolution")
@@ -394,7 +476,7 @@ def parse_constraints(text: str, known: set[str], defaults: tuple[str, ...]) -> 
     "Constraint names from CLI text: 'a,b' (those) or '-a,-b' (the defaults without them)."
     names = [n.strip() for n in text.split(",") if n.strip()]
     bad = [n.lstrip("-") for n in names if n.lstrip("-") not in known]
-    if bad: raise ValueError(f"unknown constraint(s) {bad}; known: {sorted(known)}")
+    if bad: raise ValueError(unknown_constraints(bad))
     drop = [n[1:] for n in names if n.startswith("-")]
     if drop and len(drop) != len(names): raise ValueError("--constraints takes either names to use or '-name's to drop, not both")
     return tuple(c for c in defaults if c not in drop) if drop else tuple(names)
@@ -409,13 +491,15 @@ def parse_weights(text: str, known: set[str], base: dict | None = None) -> dict:
     return w
 
 def learner_options(steps: int | None = None, constraints: str | None = None, weights: str | None = None,
-                    reduce: str | None = None, judge: str | None = None) -> dict:
+                    reduce: str | None = None, judge: str | None = None,
+                    user: Sequence[str] = (), # constraints of --constraint-file: they join the defaults
+                   ) -> dict:
     "Options of the logic method from CLI text: the learner's (LearnerConfig) and the judge's formula."
-    known, cfg, opts = set(CONSTRAINTS) | {"colour"}, LearnerConfig(), {}
+    known, cfg, opts, user = set(CONSTRAINTS) | {"colour"}, LearnerConfig(), {}, tuple(user)
     if steps is not None: opts["steps"] = int(steps)
-    if judge: opts["judge"] = parse_constraints(judge, set(CONSTRAINTS), DEFAULT_CONSTRAINTS)
+    if judge: opts["judge"] = parse_constraints(judge, set(CONSTRAINTS), DEFAULT_CONSTRAINTS + user)
     if reduce is not None: opts["reduce"] = reduce
-    if constraints: opts["constraints"] = parse_constraints(constraints, known, cfg.constraints)
+    if constraints: opts["constraints"] = parse_constraints(constraints, known, cfg.constraints + user)
     if weights: opts["weights"] = parse_weights(weights, known, cfg.weights)
     return opts
 
@@ -458,12 +542,13 @@ def wsseg_weaklabels(data_root: Param("the dataset folder (VOC layout: JPEGImage
 _TUNE = SamTuneConfig()
 
 def sam_options(model_type=None, checkpoint=None, cache=None, epochs=None, lr=None, batch=None, points=None,
-                negative=None, threshold=None, device=None, decoder=None, constraints=None, weights=None, reduce=None) -> dict:
+                negative=None, threshold=None, device=None, decoder=None, constraints=None, weights=None, reduce=None,
+                user: Sequence[str] = ()) -> dict:
     "Options of the SAM methods from CLI values (None = default)."
     o = {k: v for k, v in dict(model_type=model_type, checkpoint=checkpoint, cache=cache, epochs=epochs, lr=lr,
                                batch=batch, n_points=points, n_negative=negative, threshold=threshold, device=device,
                                decoder=decoder, reduce=reduce).items() if v is not None}
-    if constraints: o["constraints"] = parse_constraints(constraints, set(CONSTRAINTS), DEFAULT_CONSTRAINTS)
+    if constraints: o["constraints"] = parse_constraints(constraints, set(CONSTRAINTS), DEFAULT_CONSTRAINTS + tuple(user))
     if weights: o["weights"] = parse_weights(weights, set(CONSTRAINTS))
     return o
 
@@ -495,16 +580,22 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
                       decoder: Param("sam: use this fine-tuned decoder.pt instead of fine-tuning", str) = None,
                       device: Param("sam*: cpu, cuda, cuda:1 (default: cpu)", str) = None,
                       dataset: Param("voc (default), camvid, coco, or a dataset.json: classes, things, void, layout", str) = None,
-                      intensity: Param("images deeper than 8 bits (16-bit, float): percentile (1st..99th), minmax, or window:LO,HI", str) = "percentile"):
-    "Write pseudo-labels (palette PNGs) from weak labels: filled boxes, GrabCut, the logic learner, or SAM."
+                      intensity: Param("images deeper than 8 bits (16-bit, float): percentile (1st..99th), minmax, or window:LO,HI", str) = "percentile",
+                      constraint_file: Param("a Python file of @constraint priors (repeatable): they join the formula of logic and sam", str, action="append") = None):
+    "Write pseudo-labels (palette PNGs) from weak labels: filled boxes, GrabCut, a random walker, the logic learner, or SAM."
     sam_vals = dict(model_type=model_type, checkpoint=checkpoint, cache=cache, epochs=epochs, lr=lr, batch=batch,
                     points=points, negative=negative, threshold=threshold, device=device, decoder=decoder)
     def usage(msg): print(f"wsseg_pseudolabel: error: {msg}", file=sys.stderr); sys.exit(2)
+    files = constraint_file or []
+    user = sorted({n for f in cli_errors(lambda: load_constraint_files(files), "wsseg_pseudolabel") for n in f["constraints"]})
     try:
-        if method == "logic": options = learner_options(steps, constraints, weights, reduce, judge)
-        elif method in SAM_METHODS: options = sam_options(**sam_vals, constraints=constraints, weights=weights, reduce=reduce)
+        if method == "logic": options = learner_options(steps, constraints, weights, reduce, judge, user)
+        elif method in SAM_METHODS: options = sam_options(**sam_vals, constraints=constraints, weights=weights, reduce=reduce, user=user)
         else: options = {}
     except ValueError as e: usage(e)
+    if files and method not in FORMULA_METHODS:
+        print(f"wsseg_pseudolabel: note: --method {method} uses no formula, so --constraint-file changes nothing here "
+              f"(it reaches {' and '.join(FORMULA_METHODS)})", file=sys.stderr)
     if method != "logic" and (steps is not None or judge): usage("--steps and --judge apply to --method logic only")
     if method not in ("logic", "sam") and (constraints or weights or reduce):
         usage("--constraints, --weights and --reduce apply to --method logic or sam")
@@ -516,7 +607,8 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
     if method != "sam" and any(v is not None for v in (epochs, lr, batch, decoder)):
         usage("--epochs, --lr, --batch and --decoder apply to --method sam (fine-tuning) only")
     s = cli_errors(lambda: make_pseudo_labels(method, data_root, weak_labels, out, split_file, not no_scribbles,
-                                               skip_bad, force, workers=workers, dataset=dataset, intensity=intensity, **options), "wsseg_pseudolabel")
+                                               skip_bad, force, workers=workers, dataset=dataset, intensity=intensity,
+                                               constraint_files=files, **options), "wsseg_pseudolabel")
     extra = f", {s['fallbacks']} of {s['boxes']} boxes fell back to filling" if "fallbacks" in s else ""
     print(f"wsseg_pseudolabel: {s.get('written', 0)} written, {s.get('existing', 0)} already there, "
           f"{len(s['skipped'])} skipped, {s['seconds_per_image']:.2f} s/image{extra} → {out}")

@@ -5,6 +5,7 @@
 # %% ../nbs/14_predict.ipynb #ff5548df
 from __future__ import annotations
 
+import json
 import sys
 import time
 from contextlib import nullcontext
@@ -17,10 +18,10 @@ import numpy as np
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import (ImageError, Param, call_cli, cli_errors, get_device, prepare_output, read_checkpoint, run_manifest,
+from .core import (ImageError, Param, call_cli, cli_errors, get_device, prepare_output, read_checkpoint, run_key, run_manifest,
                            sha256_file, store_true)
 from .datasets import VOC, load_dataset, open_folder
-from .images import write_label_png
+from .images import label_png_info, write_label_png
 from .deeplab import dense_crf, predict_probs, to_tensor
 from .mask2former import mask2former_predict
 from .train import STAGE2_CHECKPOINT, TASKS, TrainConfig
@@ -87,12 +88,21 @@ def predict_folder(model_dir: str | Path, # a folder written by train_model
     params = {"model": sha256_file(Path(model_dir) / "checkpoint.pt")[:16], "model_dir": str(Path(model_dir).resolve()),
               "data_root": str(voc.root.resolve()), "split_file": str(split_file), "crf": crf, "scales": list(scales),
               "flip": flip, "fuse": fuse or ("max" if cfg.msc else "mean"), "format": format}
-    prepare_output(out, "wsseg_predict", params, force, "predict_manifest.json")
+    old = prepare_output(out, "wsseg_predict", params, force, "predict_manifest.json", inputs=[data_root, model_dir],
+                         owned=["*.png", "results"])
+    agrees = bool(old) and old.get("params") == json.loads(json.dumps(params, default=str))   # files from before keys were recorded
+    run = run_key("wsseg_predict", params)
     todo = [i for i in ids if force or not (dest / f"{i}.png").is_file()]
+    foreign = [i for i in ids if i not in set(todo) and (k := label_png_info(dest / f"{i}.png").get("run")) != run
+               and not (k is None and agrees)]
+    if foreign:
+        raise ValueError(f"{len(foreign)} predictions already in {dest} were made by another model or with other options (e.g. "
+                         f"{foreign[0]}.png); pass --force to redo them, or use another --out")
     t0, skipped, pending = time.perf_counter(), [], []
     with run_manifest(out / "predict_manifest.json", "wsseg_predict", params, next(model.parameters()).device) as man, \
          get_context("spawn").Pool(workers) if crf and workers > 1 else nullcontext() as pool:
-        def write(i, label): write_label_png(dest / f"{i}.png", label, palette=None if ds is VOC else ds.colours()); man.count()
+        def write(i, label): write_label_png(dest / f"{i}.png", label, {"source": f"wsseg_nb {cfg.model}", "run": run},
+                                             None if ds is VOC else ds.colours()); man.count()
         for i in tqdm(todo, desc=f"predict {cfg.model}", disable=not progress):
             try: img = voc.image(i)
             except (OSError, ValueError) as e:

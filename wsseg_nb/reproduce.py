@@ -5,9 +5,13 @@
 # %% ../nbs/10_reproduce.ipynb #fae86409
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
+import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -15,12 +19,13 @@ from typing import Sequence
 
 import wsseg_nb
 
+from .datasets import SAMPLES, sample_root
 from .core import call_cli, fingerprint, fingerprint_files, Param, RunManifest, sha256_file, store_true
 
 # %% auto #0
-__all__ = ['EXPERIMENTS', 'LINKS', 'PROFILES', 'Experiment', 'experiments_dir', 'list_experiments', 'profile_params',
-           'ExperimentFailed', 'declared_parameters', 'cast_parameter', 'code_fingerprint', 'run_experiment',
-           'plan_runs', 'check_devices', 'reproduce', 'wsseg_reproduce']
+__all__ = ['EXPERIMENTS', 'LINKS', 'PROFILES', 'CONTENT_BUDGET', 'Experiment', 'experiments_dir', 'list_experiments',
+           'profile_params', 'ExperimentFailed', 'declared_parameters', 'cast_parameter', 'code_fingerprint',
+           'inputs_fingerprint', 'run_experiment', 'plan_runs', 'check_devices', 'reproduce', 'wsseg_reproduce']
 
 # %% ../nbs/10_reproduce.ipynb #041da3cb
 @dataclass(frozen=True, kw_only=True)
@@ -119,13 +124,16 @@ def cast_parameter(value, declared: dict, name: str = ""):
     t = declared.get("inferred_type_name") or "str"
     try:
         if t == "int": return int(value)
-        if t == "float": return float(value)
+        if t == "float":
+            v = float(value)
+            if not math.isfinite(v): raise ValueError(value)
+            return v
         if t == "bool":
             if value.lower() in ("true", "1", "yes"): return True
             if value.lower() in ("false", "0", "no"): return False
             raise ValueError(value)
     except ValueError:
-        raise ValueError(f"parameter {name}={value!r}: expected a {t} (the notebook declares `{name}: {t}`)") from None
+        raise ValueError(f"parameter {name}={value!r}: expected a {'finite ' if t == 'float' else ''}{t} (the notebook declares `{name}: {t}`)") from None
     return value
 
 def code_fingerprint() -> str:
@@ -136,6 +144,39 @@ def code_fingerprint() -> str:
 def _manifest(run_dir: Path) -> dict:
     try: return json.loads((run_dir/"manifest.json").read_text())
     except (OSError, json.JSONDecodeError): return {}
+
+CONTENT_BUDGET = 200 << 20   # bytes of input files hashed by content; a larger input is fingerprinted by names, sizes and times
+
+def inputs_fingerprint(params: dict, # the run's parameters: those naming existing files or folders are its inputs
+                       skip: Sequence[str] = ("out_dir", "fig_dir"), # parameters that are outputs
+                      ) -> str:
+    "A fingerprint of what an experiment reads: its input files and folders and the bundled samples, by content where small."
+    roots = [sample_root(k) for k in SAMPLES] + [Path(v) for k, v in sorted(params.items())
+                                                  if k not in skip and isinstance(v, str) and v and Path(v).exists()]
+    h = hashlib.sha256()
+    for root in roots:
+        files = sorted(p for p in ([root] if root.is_file() else root.rglob("*")) if p.is_file())
+        by_content = sum(p.stat().st_size for p in files) <= CONTENT_BUDGET
+        h.update(str(root.resolve()).encode() if not by_content else root.name.encode())
+        for p in files:
+            st = p.stat()
+            h.update(f"{p.relative_to(root) if root.is_dir() else p.name} {st.st_size}".encode())
+            h.update(sha256_file(p).encode() if by_content else str(st.st_mtime_ns).encode())
+    return h.hexdigest()[:16]
+
+def _outputs(run_dir: Path, fig_dir: Path | None, since: float) -> dict:
+    "{'run': {path in the run folder: sha256}, 'figures': {name: sha256}}: what a run wrote (its notebook and manifest aside)."
+    run = {str(p.relative_to(run_dir)): sha256_file(p) for p in sorted(run_dir.rglob("*"))
+           if p.is_file() and p.name != "manifest.json" and p.suffix != ".ipynb"}
+    figs = {p.name: sha256_file(p) for p in sorted(fig_dir.glob("*")) if p.is_file() and p.stat().st_mtime >= since} if fig_dir and fig_dir.is_dir() else {}
+    return {"run": run, "figures": figs}
+
+def _outputs_intact(old: dict, run_dir: Path, fig_dir: Path | None) -> bool:
+    "Whether every output a finished run recorded is still there, unchanged."
+    outs = old.get("outputs")
+    if not isinstance(outs, dict) or not isinstance(outs.get("run"), dict): return False
+    pairs = [(run_dir/p, h) for p, h in outs["run"].items()] + [((fig_dir or Path("."))/p, h) for p, h in outs.get("figures", {}).items()]
+    return all(p.is_file() and sha256_file(p) == h for p, h in pairs)
 
 def run_experiment(nb_path: Path, # experiment notebook
                    params: dict, # parameters to inject
@@ -150,10 +191,14 @@ def run_experiment(nb_path: Path, # experiment notebook
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
     name = name or nb_path.stem
-    key = fingerprint(sha256_file(nb_path), params, code_fingerprint(), list(upstream))
+    key = fingerprint(sha256_file(nb_path), params, code_fingerprint(), list(upstream), inputs_fingerprint(params))
     old = _manifest(run_dir)
-    if not force and old.get("status") == "finished" and old.get("key") == key: return "skipped"
+    fig_dir = Path(params["fig_dir"]) if params.get("fig_dir") else None
+    if not force and old.get("status") == "finished" and old.get("key") == key and _outputs_intact(old, run_dir, fig_dir): return "skipped"
+    if run_dir.exists() and not run_dir.is_dir(): raise ValueError(f"{run_dir} is a file, not a run folder; move it away")
+    if run_dir.exists(): shutil.rmtree(run_dir)   # a run starts over: no stale inner folder is resumed
     run_dir.mkdir(parents=True, exist_ok=True)
+    started = time.time()
     out_nb = run_dir/f"{name}.ipynb"
     m = RunManifest(run_dir/"manifest.json", name, params, str(params.get("device", "cpu")),
                     {"profile": profile, "key": key, "notebook": str(nb_path), "executed": str(out_nb)})
@@ -166,10 +211,13 @@ def run_experiment(nb_path: Path, # experiment notebook
                f"{e.ename}: {e.evalue}\nThe executed notebook with the full traceback is {out_nb}")
         m.finish("failed", error=msg)
         raise ExperimentFailed(msg) from None
+    except KeyboardInterrupt:
+        m.finish("interrupted", error="KeyboardInterrupt (Ctrl-C)")
+        raise
     except BaseException as e:
         m.finish("failed", error=f"{type(e).__name__}: {e}")
         raise
-    m.finish("finished")
+    m.finish("finished", outputs=_outputs(run_dir, fig_dir, started - 1))
     return "ran"
 
 # %% ../nbs/10_reproduce.ipynb #e3489345
@@ -267,10 +315,15 @@ def wsseg_reproduce(profile: Param("smoke (CPU, bundled sample), paper (GPU, ful
             for exp, nb, params, _ in plan_runs(profile, only.split(",") if only else None, out_dir, fig_dir, nbs_dir, overrides):
                 print(json.dumps({"experiment": exp.name, "notebook": nb.name, "parameters": params}))
             return
+        for opt, d in (("--out-dir", out_dir), ("--fig-dir", fig_dir)):
+            if Path(d).exists() and not Path(d).is_dir(): raise ValueError(f"{opt} {d} is a file, not a folder")
         status = reproduce(profile, only.split(",") if only else None, out_dir, fig_dir, force, nbs_dir, overrides)
     except (ExperimentFailed, ValueError, FileNotFoundError) as e:
-        print(f"wsseg_reproduce: {e}", file=sys.stderr)
+        print(f"wsseg_reproduce: error: {e}", file=sys.stderr)
         sys.exit(1)
+    except KeyboardInterrupt:
+        print("wsseg_reproduce: interrupted; finished experiments are kept: run the same command again to go on", file=sys.stderr)
+        sys.exit(130)
     ran = sum(v == "ran" for v in status.values())
     print(f"wsseg_reproduce: {ran} ran, {len(status) - ran} skipped; results in "
           f"{Path(out_dir)/profile}, figures in {Path(fig_dir)/profile}")

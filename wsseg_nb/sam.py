@@ -117,7 +117,7 @@ def load_sam(model_type: str = "vit_h", # "vit_h", "vit_l", "vit_b" (official) o
         fp = check_checkpoint(checkpoint, model_type)[:16] if verify else None
     if checkpoint is not None:
         path = Path(checkpoint)
-        state = read_checkpoint(path, set(), f"a SAM {model_type} checkpoint", "delete it and fetch it again", weights_only=True)
+        state = read_checkpoint(path, set(), f"a SAM {model_type} checkpoint", "delete it and fetch it again")
         if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict): state = state["model"]
         try: sam.load_state_dict(state)
         except RuntimeError as e:

@@ -5,6 +5,7 @@
 # %% ../nbs/13_train.ipynb #d1413500
 from __future__ import annotations
 
+import math
 import os
 import random
 import signal
@@ -25,7 +26,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
-from .core import (Param, call_cli, clean_stale_temporaries, cli_errors, fingerprint, for_each_image, get_device,
+from .core import (Param, call_cli, clean_stale_temporaries, cli_errors, fingerprint, for_each_image, get_device, lock_output, refuse_inputs, Terminated,
                            read_checkpoint, run_manifest, save_checkpoint, seed_everything, store_true, write_json_atomic)
 from .datasets import VOC, DataFolder, Dataset, load_dataset, open_folder
 from .images import IGNORE, read_label_png
@@ -133,6 +134,12 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.model not in TASKS: raise ValueError(f"model={self.model!r}; expected one of {sorted(TASKS)}")
+        for k in ("iters", "batch", "accum", "save_every", "predict_size"):
+            if getattr(self, k) < 1: raise ValueError(f"--{k.replace('_', '-')} {getattr(self, k)}: expected a positive number")
+        for k in ("lr", "crop", "save_minutes", "workers"):
+            v = getattr(self, k)
+            if not math.isfinite(v) or v < 0:
+                raise ValueError(f"--{k.replace('_', '-')} {v}: expected a finite number of 0 or more" + (" (0: the model's default)" if k in ("lr", "crop") else ""))
         if self.freeze_bn is None: object.__setattr__(self, "freeze_bn", self.pretrained)   # resolved once, then frozen
         for k, v in TASKS[self.model].defaults.items():
             if not getattr(self, k): object.__setattr__(self, k, v)
@@ -255,6 +262,9 @@ def _step(run: _Run, net, task, batches, it: int, dev: torch.device) -> float:
         x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
             loss = task.loss(net, x, y, run.cfg)
+        if not torch.isfinite(loss.detach()).all():   # the weights are not touched: the last checkpoint stays good
+            raise ValueError(f"the loss is {float(loss.detach())} at iteration {it + 1}: training diverged (a smaller --lr?); "
+                             f"the last checkpoint in {run.out} is kept")
         (loss.float() / run.cfg.accum).backward()
         total += float(loss.detach()) / run.cfg.accum
     if task.clip: torch.nn.utils.clip_grad_norm_(run.model.parameters(), task.clip)
@@ -264,15 +274,16 @@ def _step(run: _Run, net, task, batches, it: int, dev: torch.device) -> float:
 # %% ../nbs/13_train.ipynb #fc31043a
 @contextmanager
 def _finish_iteration_on_ctrl_c() -> Iterator[dict]:
-    "Ctrl-C sets a flag the loop reads between iterations (then it saves and stops); a second Ctrl-C stops at once."
-    flag = {"stop": False}
+    "Ctrl-C (or SIGTERM) sets a flag the loop reads between iterations (then it saves and stops); a second one stops at once."
+    flag = {"stop": False, "signal": None}
     if threading.current_thread() is not threading.main_thread(): yield flag; return
     def handler(sig, frame):
-        flag["stop"] = True
-        signal.signal(signal.SIGINT, old)
-    old = signal.signal(signal.SIGINT, handler)
+        flag["stop"], flag["signal"] = True, sig
+        for k, v in old.items(): signal.signal(k, v)
+    old = {k: signal.signal(k, handler) for k in (signal.SIGINT, signal.SIGTERM)}
     try: yield flag
-    finally: signal.signal(signal.SIGINT, old)
+    finally:
+        for k, v in old.items(): signal.signal(k, v)
 
 def _checked_ids(ds: SegDataset, progress: bool) -> list[tuple[str, str]]:
     "--skip-bad: read every (image, label) pair once, keep the good ones in `ds`; returns the skipped ones."
@@ -308,9 +319,11 @@ def train_model(labels: str | Path, # folder of <id>.png training labels, or "gt
     "A summary (final loss, seconds per iteration) of training a stage-2 network."
     cfg, out = cfg or TrainConfig(), Path(out)
     task, (rank, world, dev), ckpt = TASKS[cfg.model], _dist_setup(device), out / "checkpoint.pt"
+    if out.exists() and not out.is_dir(): raise ValueError(f"--out {out} is a file, not a folder; give a folder to write the model into")
+    refuse_inputs(out, [data_root, None if labels == "gt" else labels])
     if ckpt.is_file() and not resume:
         raise FileExistsError(f"{out} already holds a trained model; pass --resume to continue it, or use another --out")
-    if rank == 0: clean_stale_temporaries(out)
+    if rank == 0: out.mkdir(parents=True, exist_ok=True); lock_output(out/"manifest.json"); clean_stale_temporaries(out)
     seed_everything(cfg.seed + rank)
     folder = open_folder(data_root, dataset)
     ids = folder.split_ids(split_file)
@@ -329,7 +342,7 @@ def train_model(labels: str | Path, # folder of <id>.png training labels, or "gt
     with manifest as man, _finish_iteration_on_ctrl_c() as ctrl_c:
         run.on_save = man.count if man else None
         seconds, done = _loop(run, net, task, iter(loader), start, dev, ctrl_c, progress and rank == 0)
-        if done < cfg.iters: raise KeyboardInterrupt
+        if done < cfg.iters: raise Terminated("SIGTERM") if ctrl_c["signal"] == signal.SIGTERM else KeyboardInterrupt
         if man: man.extra.update(iterations=done, final_loss=run.log[-1]["loss"] if run.log else None)
     if world > 1: dist.barrier()
     return {"iterations": cfg.iters, "final_loss": run.log[-1]["loss"] if run.log else None,

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Sequence
@@ -84,6 +85,7 @@ class WeakLabels:
     tags: tuple[int, ...] | None = None     # classes known present (image-level labels); None: no tags
     absent: tuple[int, ...] = ()            # classes known absent
     unknown: np.ndarray | None = None       # (H, W) bool: pixels no rule speaks about (crowd regions)
+    dataset: Dataset | None = None          # whose class ids these are (None: VOC's)
 
     def __post_init__(self):
         for b in self.boxes: b.check(self.width, self.height, f"image {self.image_id}")
@@ -129,6 +131,27 @@ class WeakLabels:
             if p.positive: label[p.y, p.x] = p.class_id
         return label
 
+    def resized(self, height: int, width: int, # the new size
+               ) -> "WeakLabels":
+        "The same labels on an image resized to `height` x `width` (boxes rounded outward, each stroke pixel kept)."
+        H, W = self.height, self.width
+        sy, sx = height / H, width / W
+        def outward(x0, y0, x1, y1):
+            x0, y0 = min(math.floor(x0 * sx), width - 1), min(math.floor(y0 * sy), height - 1)
+            return x0, y0, max(min(math.ceil(x1 * sx), width), x0 + 1), max(min(math.ceil(y1 * sy), height), y0 + 1)
+        boxes = [replace(b, box_xyxy=outward(*b.box_xyxy)) for b in self.boxes]
+        scr = None
+        if self.scribbles is not None:
+            scr = np.full((height, width), IGNORE, np.uint8)
+            ys, xs = np.nonzero(self.scribbles != IGNORE)
+            scr[ys * height // H, xs * width // W] = self.scribbles[ys, xs]
+        pts = [replace(p, x=p.x * width // W, y=p.y * height // H) for p in self.points]
+        unk = None
+        if self.unknown is not None:
+            ys, xs = np.mgrid[:height, :width]
+            unk = self.unknown[ys * H // height, xs * W // width]
+        return replace(self, height=height, width=width, boxes=boxes, scribbles=scr, points=pts, unknown=unk)
+
     def paint_unknown(self, label: np.ndarray, # (H, W) label map, changed in place
                      ) -> np.ndarray:
         "`label`, with the unknown region (crowds) set to 255: no label to learn from there."
@@ -139,6 +162,7 @@ class WeakLabels:
 def save_weak_labels(out_dir: str | Path, # the weak-label folder
                      weak: WeakLabels, # one image's weak labels
                      dataset: Dataset = VOC, # names the classes in the file
+                     run: str | None = None, # the key of the run writing it (`core.run_key`): a resumed run checks it
                     ) -> None:
     "Write `boxes/<id>.json`, and (if any) `scribbles/<id>.png` and `unknown/<id>.png` under `out_dir`, atomically."
     out_dir, names = Path(out_dir), dataset.classes
@@ -159,7 +183,7 @@ def save_weak_labels(out_dir: str | Path, # the weak-label folder
         **({} if dataset is VOC else {"dataset": dataset.name}),
         "objects": [{"class_id": b.class_id, "class_name": names[b.class_id], "box_xyxy": list(b.box_xyxy),
                      "source": b.source, "difficult": b.difficult, "truncated": b.truncated} for b in weak.boxes],
-        "scribbles": weak.scribble_source, **extra})
+        "scribbles": weak.scribble_source, **extra, **({"run": run} if run else {})})
 
 # %% ../nbs/02b_weak_labels.ipynb #90bb5f3d
 def _named(o: dict, dataset: Dataset, where: str) -> int:
@@ -213,7 +237,7 @@ def load_weak_labels(weak_dir: str | Path, # folder with boxes/ (and scribbles/,
         scr = _read_scribble_map(sp, h, w, dataset)
         src = label_png_info(sp).get("source", d.get("scribbles"))
     if up.is_file(): unknown = _read_scribble_map(up, h, w, dataset) == 1
-    return WeakLabels(image_id, h, w, boxes, scr, src, points, tags, absent, unknown)
+    return WeakLabels(image_id, h, w, boxes, scr, src, points, tags, absent, unknown, dataset)
 
 # %% ../nbs/02b_weak_labels.ipynb #e09de1db
 def coco_json(weak_dir: str | Path, # a folder of boxes/<id>.json (written by save_weak_labels)

@@ -163,4 +163,4 @@ def read_weak_labels(folder: DataFolder, # the dataset folder (its layout knows 
         more, t, absent = read_points_tags(p, *size, folder.dataset)
         points += more
         if t is not None: tags = tuple(sorted(set(tags or ()) | set(t)))
-    return WeakLabels(image_id, *size, boxes, scr, scr_src, points, tags, absent, unknown)
+    return WeakLabels(image_id, *size, boxes, scr, scr_src, points, tags, absent, unknown, folder.dataset)
