@@ -1,4 +1,7 @@
 """pytest options shared by all tests: `slow` and `gpu` markers, mirroring nbdev's tst_flags."""
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")   # before torch: `pytest -n auto` runs one process per core, one thread each
 import pytest
 import torch
 

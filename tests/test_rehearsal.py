@@ -106,6 +106,7 @@ def test_paper_profile_without_a_gpu_stops_clearly(tmp_path):
     assert not (tmp_path/"results").exists()
 
 
+@pytest.mark.slow   # ~2 min alone, ~7 beside other tests: the experiment notebooks' smoke runs (nbdev_test) cover each step
 def test_rehearsal_runs_the_paper_path(tmp_path):
     split = make_voc_folder(tmp_path/"VOC2012")
     r = subprocess.run(["wsseg_reproduce", "--profile", "rehearsal", "--data-root", str(tmp_path/"VOC2012"),

@@ -250,16 +250,18 @@ def background(scores: Tensor | Memberships, # (C, H, W) class scores (logits or
 def tightness(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
     "Every row and every column of each box (rounded inward) holds a pixel of the box's class."
     m = memberships(scores)
+    per = m.log_p.new_zeros(m.log_p.shape[1:]) if per_grounding else None   # each row's (column's) truth along it
     if not labels.boxes:
         z = m.log_p.new_zeros(())
-        return (z, []) if per_grounding else z
+        return (z, per) if per_grounding else z
     parts = []
     for (c, x0, y0, x1, y1), (_, ix0, iy0, ix1, iy1) in zip(labels.boxes, labels.inner_boxes):
         rows, cols = (slice(iy0, iy1), slice(x0, x1)), (slice(y0, y1), slice(ix0, ix1))
         parts += [exists(m.log_p[c][rows], dim=1, not_x=m.log_not[c][rows]),   # one per inner row
                   exists(m.log_p[c][cols], dim=0, not_x=m.log_not[c][cols])]   # one per inner column
+        if per_grounding: per[rows] += parts[-2][:, None]; per[cols] += parts[-1][None, :]
     t = forall(torch.cat(parts), reduce=reduce)
-    return (t, parts) if per_grounding else t
+    return (t, per) if per_grounding else t
 
 # %% ../nbs/03_constraints.ipynb #1cce18b7
 @constraint(needs=("scribbles",))

@@ -25,6 +25,7 @@ import time
 import warnings
 import zlib
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -41,7 +42,7 @@ __all__ = ['PACKAGES', 'get_device', 'cli_parser', 'Terminated', 'call_cli', 'cl
            'write_bytes_atomic', 'write_text_atomic', 'write_json_atomic', 'sha256_file', 'fingerprint',
            'fingerprint_files', 'save_checkpoint', 'read_checkpoint', 'package_versions', 'git_state', 'RunManifest',
            'run_manifest', 'read_manifest', 'lock_output', 'unlock_output', 'refuse_inputs', 'run_key',
-           'prepare_output']
+           'prepare_output', 'Cancelled', 'cancellable', 'check_cancelled']
 
 # %% ../nbs/00_core.ipynb #5da0b6dd
 def get_device(prefer: str | torch.device | None = None, # "cpu", "cuda", "cuda:1", or None for auto
@@ -502,3 +503,22 @@ def prepare_output(out: str | Path, # the job's output folder
                 if q.is_dir(): shutil.rmtree(q)
                 else: q.unlink(missing_ok=True)
     return old
+
+# %% ../nbs/00_core.ipynb #78a536cb
+_CANCEL: ContextVar = ContextVar("wsseg_cancel", default=None)
+
+class Cancelled(Exception):
+    "Raised by `check_cancelled` when a newer request superseded this work."
+
+@contextmanager
+def cancellable(event, # a threading.Event: set it to cancel the work inside the block
+               ):
+    "Context manager: inside it, `check_cancelled()` raises `Cancelled` once `event` is set."
+    token = _CANCEL.set(event)
+    try: yield
+    finally: _CANCEL.reset(token)
+
+def check_cancelled() -> None:
+    "Nothing, or `Cancelled` if the enclosing `cancellable` block's event is set."
+    e = _CANCEL.get()
+    if e is not None and e.is_set(): raise Cancelled("superseded by a newer request")

@@ -12,6 +12,7 @@ from typing import Sequence
 import numpy as np
 from scipy import ndimage
 
+from .core import check_cancelled
 from .baselines import fill_boxes, grabcut, nearest_fill, random_walk
 from .constraints import (DEFAULT_CONSTRAINTS, DEFAULT_REDUCE, formula_truth, working_size, working_superpixels)
 from .weak import WeakLabels
@@ -110,7 +111,8 @@ def logic_label(image: np.ndarray, # (H, W, 3) uint8 RGB
             "boxes": lambda: fill_boxes(image, weak, use_scribbles=True, things=things),
             "nearest": lambda: nearest_fill(image, weak), "random_walker": lambda: random_walk(image, weak, beta=cfg.walker_beta)}
     names = cfg.candidates or (BOX_CANDIDATES if weak.boxes else SCRIBBLE_CANDIDATES)
-    cands = {name: make[name]() for name in names}
+    cands = {}
+    for name in names: check_cancelled(); cands[name] = make[name]()   # an interactive caller may cancel between candidates
     if stats is not None: stats["images"] += 1
     if len(cands) == 1: return next(iter(cands.values()))
     return select_by_formula(cands, weak, image, cfg.judge, cfg.judge_size, cfg.judge_reduce, stats, things, cfg.judge_confidence)

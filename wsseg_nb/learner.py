@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .core import check_cancelled
 from .constraints import ImageLabels, OFFSETS, build_loss, encode_weak, slic_superpixels, working_size
 from .relations import shifted
 from .baselines import walker_probabilities
@@ -179,6 +180,7 @@ def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
     params, forward = _parametrise(small, sp, log_q, labels.n_channels, cfg)
     opt = torch.optim.Adam(params, lr=cfg.lr)
     for step in range(cfg.steps):
+        check_cancelled()   # an interactive caller's newer request stops this one
         scores = forward().masked_fill(blocked, -1e4)
         log_p = torch.log_softmax(scores, 0)
         extra = {"colour": forall(torch.logsumexp(log_q + log_p, 0), reduce=cfg.reduce)} if use_colour else None

@@ -38,9 +38,9 @@ from .weak_sources import BOX_MODES, SCRIBBLE_MODES, WeakSource, read_weak_label
 
 # %% auto #0
 __all__ = ['PSEUDO_LABELLERS', 'SAM_METHODS', 'POOLED', 'MAX_PIXELS', 'FORMULA_METHODS', 'MISSING_SCRIBBLES', 'check_resumed',
-           'make_weak_labels', 'with_user_constraints', 'make_pseudo_labels', 'evaluate_folder', 'format_result',
-           'experiment_ids', 'check_weak_sources', 'experiment_weak_labels', 'folder_weak_labels', 'run_stage2',
-           'parse_constraints', 'parse_weights', 'learner_options', 'wsseg_weaklabels', 'sam_options',
+           'make_weak_labels', 'label_image', 'with_user_constraints', 'make_pseudo_labels', 'evaluate_folder',
+           'format_result', 'experiment_ids', 'check_weak_sources', 'experiment_weak_labels', 'folder_weak_labels',
+           'run_stage2', 'parse_constraints', 'parse_weights', 'learner_options', 'wsseg_weaklabels', 'sam_options',
            'wsseg_pseudolabel', 'wsseg_evaluate']
 
 # %% ../nbs/11_pipeline.ipynb #6d7b0cef
@@ -176,6 +176,24 @@ def _bounded(image: np.ndarray, weak: WeakLabels) -> tuple[np.ndarray, WeakLabel
     h, w = max(1, int(H * s)), max(1, int(W * s))
     return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA), weak.resized(h, w)
 
+def label_image(method: str, # a name in PSEUDO_LABELLERS
+                image: np.ndarray, # (H, W, 3) uint8 RGB
+                weak: WeakLabels, # its weak labels
+                ds: Dataset, # whose classes
+                options: dict, # the method's options
+                use_scribbles: bool = True, # use the scribbles
+                stats: Counter | None = None, # the labeller's counts, updated in place
+               ) -> np.ndarray:
+    "The (H, W) uint8 pseudo-label `wsseg_pseudolabel` writes for one image (bounded size, unknown regions painted)."
+    stats = Counter() if stats is None else stats
+    stuff = {} if ds.stuff_things is None else {"things": ds.stuff_things}   # a dataset with stuff: what is a thing
+    small, small_weak = _bounded(image, weak)
+    label = PSEUDO_LABELLERS[method](small, small_weak, use_scribbles=use_scribbles, stats=stats, **stuff, **options)
+    if small is not image:   # back to the image's size; the drawn labels at full resolution again
+        label = weak.paint_labelled(cv2.resize(label, (weak.width, weak.height), interpolation=cv2.INTER_NEAREST), use_scribbles)
+        stats["downscaled"] += 1
+    return weak.paint_unknown(label)   # crowds: no label to learn from
+
 def _pseudo_label_job(method: str, data_root: str, weak_dir: str, out: str, use_scribbles: bool, options: dict,
                       ds: Dataset, intensity: str, constraint_files: tuple, run: str, image_id: str) -> dict:
     "Label one image and write it; returns its seconds and the labeller's counts."
@@ -187,13 +205,7 @@ def _pseudo_label_job(method: str, data_root: str, weak_dir: str, out: str, use_
                          f"{image.shape[1]}x{image.shape[0]}; were the weak labels made for another copy of the image?")
     stats = Counter()
     t0 = time.perf_counter()
-    stuff = {} if ds.stuff_things is None else {"things": ds.stuff_things}   # a dataset with stuff: what is a thing
-    small, small_weak = _bounded(image, weak)
-    label = PSEUDO_LABELLERS[method](small, small_weak, use_scribbles=use_scribbles, stats=stats, **stuff, **options)
-    if small is not image:   # back to the image's size; the drawn labels at full resolution again
-        label = weak.paint_labelled(cv2.resize(label, (weak.width, weak.height), interpolation=cv2.INTER_NEAREST), use_scribbles)
-        stats["downscaled"] += 1
-    label = weak.paint_unknown(label)   # crowds: no label to learn from
+    label = label_image(method, image, weak, ds, options, use_scribbles, stats)
     seconds = time.perf_counter() - t0
     write_label_png(Path(out)/f"{image_id}.png", label, {"source": f"wsseg_nb {method}", "run": run},
                     None if ds is VOC else ds.colours())
