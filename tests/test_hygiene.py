@@ -108,3 +108,15 @@ def test_module_graph_has_no_private_or_in_function_imports():
                 assert node.col_offset == 0, f"{f.name}:{node.lineno}: in-function import of {node.module}"
                 bad = [a.name for a in node.names if a.name.startswith("_")]
                 assert not bad, f"{f.name}:{node.lineno}: imports private {bad} from {node.module}"
+
+
+def test_committed_results_carry_no_machine_path():
+    "Results, tables and executed notebooks under results/ record paths relative to the checkout (issue 24)."
+    import re
+    tracked = subprocess.run(["git", "ls-files", "results"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    bad = {}
+    for f in tracked:
+        if Path(f).suffix in (".json", ".md", ".csv", ".ipynb", ".txt"):
+            hits = re.findall(r"""(?<![\w.])/(?:work|tmp|root|home|Users|private|mnt)/[^"'\s,)]*""", (ROOT / f).read_text(errors="replace"))
+            if hits: bad[f] = hits[:2]
+    assert not bad, f"absolute paths in committed results: {dict(list(bad.items())[:5])}"

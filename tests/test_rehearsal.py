@@ -119,10 +119,11 @@ def test_rehearsal_runs_the_paper_path(tmp_path):
     t1 = metrics["t1_pseudo_labels"]
     assert t1["weak_labels"] == "xml+scribblesup" and t1["without_scribbles"] == 1
     assert t1["n_labelled"] == len(split["train_aug"]) and t1["n_images"] == len(split["train"])
-    stage1 = Path(t1["pseudo_labels"])
+    stage1 = res / "t1_pseudo_labels" / t1["pseudo_labels"]   # recorded relative to the run's folder
+    assert not Path(t1["pseudo_labels"]).is_absolute()
     assert sorted(p.stem for p in stage1.glob("*.png")) == sorted(split["train_aug"])
     for t in ("t2_mask2former", "t3_deeplabv2"):
-        assert metrics[t]["pseudo_labels"] == str(stage1) and metrics[t]["weak_labels"] == "xml+scribblesup"
+        assert (res / t / metrics[t]["pseudo_labels"]).resolve() == stage1.resolve() and metrics[t]["weak_labels"] == "xml+scribblesup"
     assert metrics["t3_deeplabv2"]["msc"] is True
     assert metrics["f1_overlays"]["weak_labels"] == metrics["t4_constraint_ablation"]["weak_labels"] == "xml+scribblesup"
     for table in ("t1_pseudo_labels", "t2_mask2former", "t3_deeplabv2", "t4_constraint_ablation"):

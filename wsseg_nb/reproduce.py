@@ -20,12 +20,13 @@ from typing import Sequence
 import wsseg_nb
 
 from .datasets import SAMPLES, sample_root
-from .core import call_cli, fingerprint, fingerprint_files, Param, RunManifest, sha256_file, store_true
+from .core import call_cli, fingerprint, fingerprint_files, Param, RunManifest, sha256_file, store_true, write_text_atomic
 
 # %% auto #0
-__all__ = ['EXPERIMENTS', 'LINKS', 'PROFILES', 'CONTENT_BUDGET', 'Experiment', 'experiments_dir', 'list_experiments',
-           'profile_params', 'ExperimentFailed', 'declared_parameters', 'cast_parameter', 'code_fingerprint',
-           'inputs_fingerprint', 'run_experiment', 'plan_runs', 'check_devices', 'reproduce', 'wsseg_reproduce']
+__all__ = ['EXPERIMENTS', 'LINKS', 'PROFILES', 'PORTABLE_SUFFIXES', 'CONTENT_BUDGET', 'Experiment', 'experiments_dir',
+           'list_experiments', 'profile_params', 'portable', 'make_portable', 'ExperimentFailed', 'declared_parameters',
+           'cast_parameter', 'code_fingerprint', 'inputs_fingerprint', 'run_experiment', 'plan_runs', 'check_devices',
+           'reproduce', 'wsseg_reproduce']
 
 # %% ../nbs/10_reproduce.ipynb #041da3cb
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +111,31 @@ def profile_params(profile: str, name: str) -> dict:
     return {**p.get("*", {}), **p.get(name, {})}
 
 # %% ../nbs/10_reproduce.ipynb #136bafaa
+PORTABLE_SUFFIXES = (".json", ".ipynb", ".md", ".csv", ".txt")   # the run's files whose text may hold paths
+
+def portable(text: str, # a file's text
+             paths: Sequence[str], # absolute paths to rewrite
+             base: str | Path, # they become relative to this folder
+            ) -> str:
+    "`text` with each of `paths` (longest first) written relative to `base`."
+    for p in sorted({str(p) for p in paths if p and os.path.isabs(str(p))}, key=len, reverse=True):
+        rel = os.path.relpath(p, base)
+        text = text.replace(p + "/", "" if rel == "." else rel + "/").replace(p, rel)
+    return text
+
+def make_portable(run_dir: Path, # a finished run's folder
+                  params: dict, # the parameters it was given
+                  base: str | Path, # the folder wsseg_reproduce runs in
+                 ) -> None:
+    "Rewrite the absolute paths in the run's text files (metrics, tables, the executed notebook) relative to `run_dir`."
+    paths = [str(Path(base).resolve()), str(run_dir.resolve())] + [v for v in params.values() if isinstance(v, str) and os.path.isabs(v)]
+    for f in sorted(run_dir.rglob("*")):
+        if f.is_file() and f.suffix in PORTABLE_SUFFIXES and f.name != "manifest.json":
+            try: t = f.read_text(encoding="utf-8")
+            except UnicodeDecodeError: continue
+            if (u := portable(t, paths, run_dir.resolve())) != t: write_text_atomic(f, u)
+
+# %% ../nbs/10_reproduce.ipynb #b5f83c18
 class ExperimentFailed(RuntimeError):
     "An experiment notebook raised; the message names the notebook, the cell and the error."
 
@@ -200,8 +226,10 @@ def run_experiment(nb_path: Path, # experiment notebook
     run_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
     out_nb = run_dir/f"{name}.ipynb"
-    m = RunManifest(run_dir/"manifest.json", name, params, str(params.get("device", "cpu")),
-                    {"profile": profile, "key": key, "notebook": str(nb_path), "executed": str(out_nb)})
+    base = Path.cwd()   # the manifest, like the outputs, records paths relative to it
+    rel = lambda v: json.loads(portable(json.dumps(v), [str(base.resolve())] + [x for x in params.values() if isinstance(x, str)], base))
+    m = RunManifest(run_dir/"manifest.json", name, rel(params), str(params.get("device", "cpu")),
+                    {"profile": profile, "key": key, **rel({"notebook": str(nb_path), "executed": str(out_nb)})})
     m.save()
     try:
         pm.execute_notebook(str(nb_path), str(out_nb), parameters=params, kernel_name="python3",
@@ -217,6 +245,7 @@ def run_experiment(nb_path: Path, # experiment notebook
     except BaseException as e:
         m.finish("failed", error=f"{type(e).__name__}: {e}")
         raise
+    make_portable(run_dir, params, base)
     m.finish("finished", outputs=_outputs(run_dir, fig_dir, started - 1))
     return "ran"
 
