@@ -378,14 +378,20 @@ def test_16_help_shows_true_defaults():
     assert f"(default: {sam_finetune.SamTuneConfig().epochs})" in pl_help and f"(default: {sam_finetune.SamTuneConfig().lr})" in pl_help
 
 
+def _pool_started(method, voc, weak, out, wait_s):
+    "A `wsseg_pseudolabel --workers 2` process, once it has written its first label (or after `wait_s` seconds)."
+    p = subprocess.Popen(["wsseg_pseudolabel", "--method", method, "--workers", "2", "--data-root", str(voc),
+                          "--weak-labels", str(weak), "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(int(wait_s / 0.05)):
+        if len(list(out.glob("*.png"))) >= 1: break
+        time.sleep(0.05)
+    return p
+
+
 def test_8f_ctrl_c_in_a_pool_of_workers(voc, weak, tmp_path):
     "Workers leave Ctrl-C to the parent: one line, no worker traceback, and the manifest counts what they wrote."
     out = tmp_path / "pl"
-    p = subprocess.Popen(["wsseg_pseudolabel", "--method", "grabcut", "--workers", "2", "--data-root", str(voc),
-                          "--weak-labels", str(weak), "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for _ in range(600):
-        if len(list(out.glob("*.png"))) >= 1: break
-        time.sleep(0.05)
+    p = _pool_started("grabcut", voc, weak, out, 30)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=120)
     assert p.returncode == 130 and "Traceback" not in err and "KeyboardInterrupt" not in err, err
@@ -577,11 +583,7 @@ def test_r2_12_two_runs_into_one_folder_take_a_lock(voc, weak, tmp_path):
 # 13 ------------------------------------------------------------------------------------------
 def test_r2_13_sigterm_stops_a_pool_and_its_workers(voc, weak, tmp_path):
     out = tmp_path / "pl"
-    p = subprocess.Popen(["wsseg_pseudolabel", "--method", "logic", "--workers", "2", "--data-root", str(voc),
-                          "--weak-labels", str(weak), "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for _ in range(1200):
-        if len(list(out.glob("*.png"))) >= 1: break
-        time.sleep(0.05)
+    p = _pool_started("logic", voc, weak, out, 60)
     workers = _children(p.pid)
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=120)
