@@ -414,12 +414,10 @@ class Annotator(anywidget.AnyWidget):
     def options(self) -> dict:
         "The labeller's options now: the given ones, the user's constraints joined, the unticked constraints left out."
         o = with_user_constraints(self.method, self.base_options, self.user)
-        if self.method in ("logic",) and self.disabled:
+        if self.method == "logic" and self.disabled:   # (SAM's given decoder is not tuned here: no formula to drop from)
             off = set(self.disabled)
             o = {**o, "constraints": tuple(c for c in o.get("constraints", LearnerConfig().constraints) if c not in off),
                  "judge": tuple(c for c in o.get("judge", DEFAULT_CONSTRAINTS) if c not in off)}
-        elif self.method == "sam" and self.disabled:
-            o = {**o, "constraints": tuple(c for c in o.get("constraints", DEFAULT_CONSTRAINTS) if c not in set(self.disabled))}
         return o
 
 # %% ../nbs/15_annotate.ipynb #2084b3b6

@@ -24,9 +24,9 @@ from .core import call_cli, fingerprint, fingerprint_files, Param, RunManifest, 
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'LINKS', 'PROFILES', 'PORTABLE_SUFFIXES', 'CONTENT_BUDGET', 'Experiment', 'experiments_dir',
-           'list_experiments', 'profile_params', 'portable', 'make_portable', 'ExperimentFailed', 'declared_parameters',
-           'cast_parameter', 'code_fingerprint', 'inputs_fingerprint', 'run_experiment', 'plan_runs', 'check_devices',
-           'reproduce', 'wsseg_reproduce']
+           'list_experiments', 'profile_params', 'portable', 'run_paths', 'make_portable', 'ExperimentFailed',
+           'declared_parameters', 'cast_parameter', 'code_fingerprint', 'inputs_fingerprint', 'run_experiment',
+           'plan_runs', 'check_devices', 'reproduce', 'wsseg_reproduce']
 
 # %% ../nbs/10_reproduce.ipynb #041da3cb
 @dataclass(frozen=True, kw_only=True)
@@ -123,12 +123,18 @@ def portable(text: str, # a file's text
         text = text.replace(p + "/", "" if rel == "." else rel + "/").replace(p, rel)
     return text
 
+def run_paths(params: dict, # a run's parameters
+              base: str | Path, # the folder wsseg_reproduce runs in
+             ) -> list[str]:
+    "The absolute paths a run may write into its outputs: `base` and every absolute path parameter."
+    return [str(Path(base).resolve())] + [v for v in params.values() if isinstance(v, str) and os.path.isabs(v)]
+
 def make_portable(run_dir: Path, # a finished run's folder
                   params: dict, # the parameters it was given
                   base: str | Path, # the folder wsseg_reproduce runs in
                  ) -> None:
     "Rewrite the absolute paths in the run's text files (metrics, tables, the executed notebook) relative to `run_dir`."
-    paths = [str(Path(base).resolve()), str(run_dir.resolve())] + [v for v in params.values() if isinstance(v, str) and os.path.isabs(v)]
+    paths = run_paths(params, base) + [str(run_dir.resolve())]
     for f in sorted(run_dir.rglob("*")):
         if f.is_file() and f.suffix in PORTABLE_SUFFIXES and f.name != "manifest.json":
             try: t = f.read_text(encoding="utf-8")
@@ -227,7 +233,7 @@ def run_experiment(nb_path: Path, # experiment notebook
     started = time.time()
     out_nb = run_dir/f"{name}.ipynb"
     base = Path.cwd()   # the manifest, like the outputs, records paths relative to it
-    rel = lambda v: json.loads(portable(json.dumps(v), [str(base.resolve())] + [x for x in params.values() if isinstance(x, str)], base))
+    rel = lambda v: json.loads(portable(json.dumps(v), run_paths(params, base), base))
     m = RunManifest(run_dir/"manifest.json", name, rel(params), str(params.get("device", "cpu")),
                     {"profile": profile, "key": key, **rel({"notebook": str(nb_path), "executed": str(out_nb)})})
     m.save()
