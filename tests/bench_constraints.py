@@ -20,7 +20,8 @@ REPEATS = 15
 
 
 def _setup(crop=None):
-    from wsseg_nb.constraints import encode_weak, slic_superpixels
+    from wsseg_nb.constraints import encode_weak
+    from wsseg_nb.superpixels import slic_superpixels
     from wsseg_nb.datasets import open_folder, sample_root
     from wsseg_nb.simulate import simulate_weak_labels
     voc = open_folder(sample_root())

@@ -55,7 +55,8 @@ def main(argv=None):
     a = ap.parse_args(argv)
     from pathlib import Path
     from wsseg_nb.baselines import nearest_fill
-    from wsseg_nb.constraints import DEFAULT_CONSTRAINTS, degenerate_maps, formula_terms, load_constraint_files, void_to_nearest
+    from wsseg_nb.constraints import DEFAULT_CONSTRAINTS, load_constraint_files
+    from wsseg_nb.formula import degenerate_maps, formula_terms, void_to_nearest
     from wsseg_nb.datasets import open_folder
     from wsseg_nb.weak import load_weak_labels
     voc = open_folder(a.data_root, a.dataset)

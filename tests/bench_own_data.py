@@ -20,6 +20,7 @@ from pathlib import Path
 import wsseg_nb
 from wsseg_nb.core import write_text_atomic
 from wsseg_nb.datasets import load_dataset, open_folder
+from wsseg_nb.labellers import labeller_config
 from wsseg_nb.pipeline import evaluate_folder, make_pseudo_labels, make_weak_labels
 from wsseg_nb.weak_sources import WeakSource
 
@@ -33,8 +34,8 @@ def coco(root: Path, out: Path, methods: list[str]) -> None:
     print(f"{root} ({len(ids.read_text().split())} images), COCO's boxes only, scored against COCO's polygons")
     print(f"{'method':<30} {'mIoU':>6} {'s/image':>8}")
     for m in methods:
-        opts = {"model_type": "tiny"} if m.startswith("sam") else {}
-        s = make_pseudo_labels(m, root, out / "weak", out / m, ids, dataset="coco", progress=False, **opts)
+        cfg = labeller_config(m, model_type="tiny") if m.startswith("sam") else None
+        s = make_pseudo_labels(m, root, out / "weak", out / m, ids, dataset="coco", progress=False, config=cfg)
         r = evaluate_folder(out / m, root, ids, dataset="coco", gt_coco=root / "instances.json")
         name = m + (" (tiny SAM, untrained)" if m.startswith("sam") else "")
         print(f"{name:<30} {r['miou']:6.1f} {s['wall_seconds_per_image']:8.2f}", flush=True)

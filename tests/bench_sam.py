@@ -55,17 +55,18 @@ def _run(model_type, n, cached, device="cpu"):
 def _child(model_type, n, cached, device, q):
     import torch
     import wsseg_nb.sam as S
+    import wsseg_nb.sam_cache as SC
     import wsseg_nb.sam_finetune as F
     torch.manual_seed(0)
     sam = S.load_sam("tiny", device=device) if model_type == "tiny" else _random_official(model_type).to(device).eval()
     items = _items(n)
     cfg = F.SamTuneConfig(epochs=1, batch=2, size=128, lr=1e-5)
     with tempfile.TemporaryDirectory() as d:
-        cache = S.EmbeddingCache(f"{d}/emb", sam.wsseg_fingerprint) if cached else None
+        cache = SC.EmbeddingCache(f"{d}/emb", sam.wsseg_fingerprint) if cached else None
         for i, load, w in items:                       # not timed: superpixels, and the cache fill when cached
             img = load()
             F.tuning_superpixels(img, i, cfg, f"{d}/sp")
-            if cached: S.image_embedding(sam, img, i, cache)
+            if cached: SC.image_embedding(sam, img, i, cache)
         if cached:                                     # warm-up (allocator, kernels); recomputing needs none
             F.finetune_decoder(sam, items[:1], F.SamTuneConfig(epochs=1, batch=1, size=128, lr=0.0), cache=cache,
                                superpixel_dir=f"{d}/sp", progress=False)
@@ -78,7 +79,7 @@ def _child(model_type, n, cached, device, q):
         if device.startswith("cuda"):
             img = items[0][1]()
             sync(); t1 = time.perf_counter()
-            for _ in range(5): S.image_embedding(sam, img, "x", None)
+            for _ in range(5): SC.image_embedding(sam, img, "x", None)
             sync(); t_enc = (time.perf_counter() - t1) / 5
     q.put(dict(seconds=dt, prompts=n_prompts, peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                gpu_peak_mib=torch.cuda.max_memory_allocated() / 2**20 if device.startswith("cuda") else None,
@@ -88,6 +89,7 @@ def _child(model_type, n, cached, device, q):
 def _embed_child(model_type, n, batch, device, q):
     import torch
     import wsseg_nb.sam as S
+    import wsseg_nb.sam_cache as SC
     from wsseg_nb.datasets import open_folder, sample_root
     torch.manual_seed(0)
     sam = S.load_sam("tiny", device=device) if model_type == "tiny" else _random_official(model_type).to(device).eval()
@@ -95,14 +97,14 @@ def _embed_child(model_type, n, batch, device, q):
     ids = voc.split_ids(None)[:n]
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     with tempfile.TemporaryDirectory() as d:
-        S.image_embedding(sam, voc.image(ids[0]), "warm-up", None)
+        SC.image_embedding(sam, voc.image(ids[0]), "warm-up", None)
         sync(); t0 = time.perf_counter()
-        for i in ids: S.image_embedding(sam, voc.image(i), i, S.EmbeddingCache(f"{d}/one", sam.wsseg_fingerprint))
+        for i in ids: SC.image_embedding(sam, voc.image(i), i, SC.EmbeddingCache(f"{d}/one", sam.wsseg_fingerprint))
         sync(); one = time.perf_counter() - t0
-        r = S.precompute_embeddings(sam, sample_root(), ids, S.EmbeddingCache(f"{d}/batched", sam.wsseg_fingerprint),
+        r = SC.precompute_embeddings(sam, sample_root(), ids, SC.EmbeddingCache(f"{d}/batched", sam.wsseg_fingerprint),
                                     progress=False)
         sync()
-        rb = S.precompute_embeddings(sam, sample_root(), ids, S.EmbeddingCache(f"{d}/b{batch}", sam.wsseg_fingerprint),
+        rb = SC.precompute_embeddings(sam, sample_root(), ids, SC.EmbeddingCache(f"{d}/b{batch}", sam.wsseg_fingerprint),
                                      batch=batch, progress=False) if batch else None
         sync()
     q.put(dict(per_image=n / one, batched=r["images_per_second"], forced=rb and rb["images_per_second"]))
@@ -112,6 +114,7 @@ def _masks_bf16_vs_fp32(n, q):
     "Mean IoU between box-prompted masks from bf16 and fp32 ViT-H embeddings (random weights unless a checkpoint is cached)."
     import torch
     import wsseg_nb.sam as S
+    import wsseg_nb.sam_cache as SC
     from wsseg_nb.datasets import open_folder, sample_root
     from wsseg_nb.simulate import simulate_weak_labels
     sam = _random_official("vit_h").to("cuda").eval()
@@ -119,7 +122,7 @@ def _masks_bf16_vs_fp32(n, q):
     ious = []
     for i in voc.split_ids(None)[:n]:
         img, w = voc.image(i), simulate_weak_labels(i, voc.gt(i), seed=0)
-        x, hw = S.padded_input(sam, img)
+        x, hw = SC.padded_input(img, S.sam_transform(sam), sam.image_encoder.img_size)
         xn = (x[None].cuda().float() - sam.pixel_mean) / sam.pixel_std
         xn[..., hw[0]:, :] = 0; xn[..., :, hw[1]:] = 0
         with torch.inference_mode():

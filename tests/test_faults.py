@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 import torch
 
-from wsseg_nb import pipeline, predict, sam, sam_finetune, train
-from wsseg_nb.core import read_manifest
+from wsseg_nb import pipeline, predict, sam, sam_cache, sam_finetune, train
+from wsseg_nb.runs import read_manifest
 from wsseg_nb.datasets import sample_root
 from wsseg_nb.images import read_label_png, write_label_png
 from wsseg_nb.train import TrainConfig, train_model
@@ -142,11 +142,11 @@ def test_4_weak_labels_of_another_size_are_refused(voc, weak, tmp_path):
 # 5 -------------------------------------------------------------------------------------------
 def test_5_embedding_cache_is_keyed_by_content(tmp_path):
     model = sam.load_sam("tiny")
-    cache = sam.EmbeddingCache(tmp_path / "cache", model.wsseg_fingerprint)
+    cache = sam_cache.EmbeddingCache(tmp_path / "cache", model.wsseg_fingerprint)
     rng = np.random.default_rng(0)
     a, b = rng.integers(0, 255, (40, 60, 3), np.uint8), rng.integers(0, 255, (50, 30, 3), np.uint8)
-    ea = sam.image_embedding(model, a, "same_id", cache)
-    eb = sam.image_embedding(model, b, "same_id", cache)     # another image under the same id
+    ea = sam_cache.image_embedding(model, a, "same_id", cache)
+    eb = sam_cache.image_embedding(model, b, "same_id", cache)     # another image under the same id
     assert cache.stats["computed"] == 2 and tuple(eb["original_size"]) == (50, 30)
     assert not torch.equal(ea["embedding"], eb["embedding"])
 
@@ -284,13 +284,13 @@ def test_10_manifests_tell_the_truth(voc, weak, tmp_path, monkeypatch):
     # a full disk: the user sees the write error, not a manifest error
     def full(*a, **k): raise OSError(28, "No space left on device")
     monkeypatch.setattr(pipeline, "write_label_png", full)
-    from wsseg_nb import core
-    real, calls = core.write_json_atomic, []
+    from wsseg_nb import runs
+    real, calls = runs.write_json_atomic, []
     def manifest_write(*a, **k):   # the first manifest write lands, later ones meet the full disk
         calls.append(1)
         if len(calls) > 1: raise OSError(28, "disk full (manifest)")
         return real(*a, **k)
-    monkeypatch.setattr(core, "write_json_atomic", manifest_write)
+    monkeypatch.setattr(runs, "write_json_atomic", manifest_write)   # the manifest's writer
     with pytest.raises(Exception, match="No space left on device"):
         pipeline.make_pseudo_labels("boxes", voc, weak, tmp_path / "full", "val", progress=False)
 

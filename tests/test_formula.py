@@ -16,7 +16,7 @@ def voc_mini() -> Path | None:
 
 def _tightness_drop(root: Path, size: int) -> list[tuple[float, str]]:
     "Per image: mean per-row tightness log-truth of the GT at `size` minus at full resolution."
-    from wsseg_nb.constraints import formula_terms
+    from wsseg_nb.formula import formula_terms
     from wsseg_nb.datasets import open_folder
     from wsseg_nb.simulate import simulate_weak_labels
     voc, out = open_folder(root), []

@@ -120,3 +120,72 @@ def test_committed_results_carry_no_machine_path():
             hits = re.findall(r"""(?<![\w.])/(?:work|tmp|root|home|Users|private|mnt)/[^"'\s,)]*""", (ROOT / f).read_text(errors="replace"))
             if hits: bad[f] = hits[:2]
     assert not bad, f"absolute paths in committed results: {dict(list(bad.items())[:5])}"
+
+
+def _library_notebooks() -> list[Path]:
+    return sorted(p for p in NBS.glob("*.ipynb") if p.stem != "index")
+
+
+def test_library_notebooks_keep_their_outputs():
+    "Readers see what each library notebook produces (issue 24): every one keeps outputs, small and machine-free."
+    import re
+    machine = re.compile(r"""(?<![\w.])/(?:work|tmp|root|home|Users|private|mnt)/[^"'\s,)]*""")
+    bare, paths, big = [], {}, {}
+    for p in _library_notebooks():
+        cells = [c for c in json.loads(p.read_text())["cells"] if c["cell_type"] == "code"]
+        if not any(c.get("outputs") for c in cells): bare.append(p.name)
+        text = json.dumps([c.get("outputs", []) for c in cells])
+        if hits := machine.findall(text): paths[p.name] = hits[:2]
+        if p.stat().st_size > 600_000: big[p.name] = p.stat().st_size // 1024
+    assert not bare, f"library notebooks without outputs: {bare}; refresh them with `python tests/refresh_notebooks.py`"
+    assert not paths, f"machine paths in notebook outputs: {paths}"
+    assert not big, f"notebooks over 600 KB (KB): {big}; keep figures small"
+
+
+def test_export_cells_are_short():
+    "An export cell holds one definition or a small family: at most 60 lines (STYLE 16)."
+    long = [f"{p.name}: {len(''.join(c['source']).splitlines())} lines ({''.join(c['source']).splitlines()[1][:50]})"
+            for p in _library_notebooks() for c in json.loads(p.read_text())["cells"]
+            if c["cell_type"] == "code" and "".join(c["source"]).lstrip().startswith("#| export")
+            and len("".join(c["source"]).splitlines()) > 60]
+    assert not long, "export cells over 60 lines:\n" + "\n".join(long)
+
+
+def docments_coverage() -> tuple[int, int, list[str]]:
+    "(documented, all, the undocumented) parameters of the package's public functions, methods and dataclass fields (fastcore's docments; a Param help counts)."
+    import dataclasses, importlib, inspect, pkgutil
+    import wsseg_nb
+    from fastcore.docments import docments
+    done, total, missing = 0, 0, []
+    names = [m.name for m in pkgutil.iter_modules(wsseg_nb.__path__) if not m.name.startswith("_")]
+    names += [f"priors.{m.name}" for m in pkgutil.iter_modules([str(Path(wsseg_nb.__file__).parent / "priors")])]
+    for name in names:
+        mod = importlib.import_module(f"wsseg_nb.{name}")
+        for n in getattr(mod, "__all__", [n for n, o in vars(mod).items() if inspect.isfunction(o) and o.__module__ == mod.__name__
+                                           and not n.startswith("_")]):
+            o = getattr(mod, n, None)
+            fs = []
+            if inspect.isfunction(o): fs = [(n, o)]
+            elif inspect.isclass(o) and o.__module__ == mod.__name__:
+                own = [(f"{n}.{k}", v) for k, v in vars(o).items() if inspect.isfunction(v) and not k.startswith("_")]
+                fs = ([(n, o)] if dataclasses.is_dataclass(o) else [(f"{n}.__init__", o.__init__)] if "__init__" in vars(o) else []) + own
+            for fn, f in fs:
+                d, sig = docments(f, full=True), inspect.signature(f)
+                for k, p in sig.parameters.items():
+                    if k in ("self", "cls") or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD): continue
+                    total += 1
+                    if d.get(k, {}).get("docment") or str(p.annotation).startswith("Param("): done += 1
+                    else: missing.append(f"{name}.{fn}({k})")
+    return done, total, missing
+
+
+def test_parameters_are_documented():
+    "Docments on at least 90% of the parameters of exported functions (issue 24)."
+    done, total, missing = docments_coverage()
+    assert done >= 0.9 * total, f"docments on {done} of {total} parameters ({100 * done / total:.1f}%); undocumented: {missing[:20]}"
+
+
+if __name__ == "__main__":   # python tests/test_hygiene.py: the docments count
+    done, total, missing = docments_coverage()
+    print("\n".join(missing))
+    print(f"docments: {done} of {total} parameters ({100 * done / total:.1f}%)")

@@ -18,7 +18,7 @@ def _torchrun(args, cwd):
 
 
 def test_sharded_embeddings_fill_the_same_cache(tmp_path):
-    r = _torchrun(["wsseg_nb.sam", str(sample_root()), "--model-type", "tiny", "--split-file", "train",
+    r = _torchrun(["wsseg_nb.sam_cache", str(sample_root()), "--model-type", "tiny", "--split-file", "train",
                    "--cache", "sharded", "--workers", "0", "--batch", "2"], tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "rank 0/2" in r.stdout and "rank 1/2" in r.stdout

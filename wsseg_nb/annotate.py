@@ -10,6 +10,7 @@ import io
 import json
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -21,12 +22,15 @@ from PIL import Image
 from fastcore.basics import patch
 
 from .constraints import (CONSTRAINTS, DEFAULT_CONSTRAINTS, encode_weak, load_constraint_files, memberships,
-                                  soft_scores, working_size, working_superpixels)
-from .core import Cancelled, cancellable, read_manifest, write_json_atomic
+                                  working_size)
+from .formula import soft_scores
+from .superpixels import working_superpixels
+from .core import Cancelled, cancellable, write_json_atomic
+from .runs import read_manifest
 from .datasets import VOC, Dataset, load_dataset, open_folder
 from .images import IGNORE, write_label_png
-from .learner import LearnerConfig
-from .pipeline import PSEUDO_LABELLERS, SAM_METHODS, label_image, make_pseudo_labels, with_user_constraints
+from .labellers import LABELLERS, label_image, labeller_config
+from .pipeline import make_pseudo_labels
 from .weak import Box, Point, WeakLabels, coco_json, load_weak_labels, save_weak_labels
 from .weak_formats import rasterise_scribbles
 
@@ -35,7 +39,8 @@ __all__ = ['weak_from_shapes', 'AnnotationFolder', 'constraint_groundings', 'png
 
 # %% ../nbs/15_annotate.ipynb #6d5d8441
 def weak_from_shapes(image_id: str, # the image
-                     height: int, width: int, # its size
+                     height: int, # the image's height, pixels
+                     width: int, # the image's width, pixels
                      shapes: Sequence[dict], # what was drawn: box / scribble / point dicts in image pixels
                      tags: dict | None, # {"present": [names], "absent": [names]} (None: no tags)
                      dataset: Dataset, # whose classes the shapes use
@@ -87,7 +92,10 @@ class AnnotationFolder:
         "The ids of the images that have annotations (a file in boxes/)."
         return sorted(p.stem for p in (self.out/"boxes").glob("*.json"))
 
-    def load(self, image_id: str, height: int, width: int) -> tuple[list, dict, np.ndarray | None]:
+    def load(self, image_id: str, # the image
+             height: int, # its height, pixels
+             width: int, # its width, pixels
+            ) -> tuple[list, dict, np.ndarray | None]:
         "(shapes, tags, base scribble map) of an image: its drawn strokes, or what a weak-label file from elsewhere holds."
         base = None
         if (p := self._strokes(image_id)).is_file():
@@ -102,9 +110,14 @@ class AnnotationFolder:
                   + [{"kind": "point", "cls": q.class_id, "x": q.x, "y": q.y, "positive": q.positive} for q in weak.points])
         return shapes, {"present": [names[c] for c in weak.tags or ()], "absent": [names[c] for c in weak.absent]}, weak.scribbles
 
-    def save(self, image_id: str, height: int, width: int, shapes: list, tags: dict,
-             base_scribbles: np.ndarray | None = None) -> WeakLabels:
-        "Write one image's annotations (weak-label files, strokes, coco.json); returns its `WeakLabels`."
+    def save(self, image_id: str, # the image
+             height: int, # its height, pixels
+             width: int, # its width, pixels
+             shapes: list, # what was drawn: box / scribble / point dicts in image pixels
+             tags: dict, # {"present": [names], "absent": [names]}
+             base_scribbles: np.ndarray | None = None, # (H, W) scribble map from a weak-label file made elsewhere; None: none
+            ) -> WeakLabels:
+        "The image's `WeakLabels`, after writing its annotations (weak-label files, strokes, coco.json)."
         weak = weak_from_shapes(image_id, height, width, shapes, tags, self.dataset, base_scribbles)
         if base_scribbles is not None and not (self.out/"annotator"/f"{image_id}.base.png").is_file():
             write_label_png(self.out/"annotator"/f"{image_id}.base.png", base_scribbles)
@@ -142,11 +155,13 @@ def constraint_groundings(label: np.ndarray, # (H, W) uint8 class ids, the label
     return out
 
 # %% ../nbs/15_annotate.ipynb #163ea16b
-def png_url(rgba: np.ndarray) -> str:
+def png_url(rgba: np.ndarray, # (H, W, 3) RGB or (H, W, 4) RGBA uint8
+           ) -> str:
     "A `data:image/png` URL of an (H, W, 3|4) uint8 array."
     b = io.BytesIO(); Image.fromarray(rgba).save(b, "PNG", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(b.getvalue()).decode()
 
+# %% ../nbs/15_annotate.ipynb #0658200e
 def label_rgba(label: np.ndarray, # (H, W) class ids
                colours: np.ndarray, # (n_classes, 3) the dataset's colours
                background: int | None = 0, # this class stays transparent
@@ -158,8 +173,10 @@ def label_rgba(label: np.ndarray, # (H, W) class ids
     lut[IGNORE, 3] = 0
     return lut[label]
 
+# %% ../nbs/15_annotate.ipynb #43fde799
 def falsity_rgba(falsity: np.ndarray, # (h, w) −log-truth per pixel (≥ 0)
-                 height: int, width: int, # the image's size
+                 height: int, # the image's height, pixels
+                 width: int, # the image's width, pixels
                 ) -> np.ndarray:
     "(H, W, 4) uint8 red, opaque where the constraint is most false (1 − exp(−falsity))."
     import cv2
@@ -254,6 +271,23 @@ function tools(model, s, ui) {
 }
 """
 
+# %% ../nbs/15_annotate.ipynb #2f23fc61
+_JS_TAGS = r"""
+function tagButtons(model, tags, btn) {
+  return () => {
+    const t = model.get("tags"), state = (n) => t.present.includes(n) ? "present" : t.absent.includes(n) ? "absent" : "";
+    tags.replaceChildren(...model.get("classes").map((k) => {
+      const b = btn(`${k.name}${state(k.name) === "present" ? " ✓" : state(k.name) === "absent" ? " ✗" : ""}`,
+                    "click: present → absent → unknown", () => {
+        const now = state(k.name), p = t.present.filter((n) => n !== k.name), a = t.absent.filter((n) => n !== k.name);
+        if (now === "") p.push(k.name); else if (now === "present") a.push(k.name);
+        model.set("tags", {present: p, absent: a}); model.save_changes();
+      }, "wa-tag"); b.style.margin = "1px"; return b;
+    }));
+  };
+}
+"""
+
 # %% ../nbs/15_annotate.ipynb #8082d60d
 _JS_PANEL = r"""
 function panel(model, s, ui) {
@@ -297,17 +331,7 @@ function panel(model, s, ui) {
       return row;
     }));
   };
-  const drawTags = () => {
-    const t = model.get("tags"), state = (n) => t.present.includes(n) ? "present" : t.absent.includes(n) ? "absent" : "";
-    tags.replaceChildren(...model.get("classes").map((k) => {
-      const b = btn(`${k.name}${state(k.name) === "present" ? " ✓" : state(k.name) === "absent" ? " ✗" : ""}`,
-                    "click: present → absent → unknown", () => {
-        const now = state(k.name), p = t.present.filter((n) => n !== k.name), a = t.absent.filter((n) => n !== k.name);
-        if (now === "") p.push(k.name); else if (now === "present") a.push(k.name);
-        model.set("tags", {present: p, absent: a}); model.save_changes();
-      }, "wa-tag"); b.style.margin = "1px"; return b;
-    }));
-  };
+  const drawTags = tagButtons(model, tags, btn);
   const drawCount = () => { count.textContent = `${model.get("position") + 1}/${model.get("n_images")} · ${model.get("n_annotated")} annotated · ${model.get("image_id")}`; };
   model.on("change:classes", drawPalette); model.on("change:constraints", drawViews); model.on("change:view", drawViews);
   model.on("change:tags", drawTags); model.on("change:status", () => ui.say(model.get("status")));
@@ -355,7 +379,7 @@ export default { render };
 # %% ../nbs/15_annotate.ipynb #ea1f70fa
 class Annotator(anywidget.AnyWidget):
     "A JupyterLab widget to draw weak labels on a dataset folder's images and see their pseudo-label, and why, after each edit."
-    _esm = _JS_STAGE + _JS_TOOLS + _JS_PANEL + _JS_MAIN
+    _esm = _JS_STAGE + _JS_TOOLS + _JS_TAGS + _JS_PANEL + _JS_MAIN
     image_url = traitlets.Unicode("").tag(sync=True)
     overlay_url = traitlets.Unicode("").tag(sync=True)
     why_url = traitlets.Unicode("").tag(sync=True)
@@ -380,14 +404,14 @@ class Annotator(anywidget.AnyWidget):
                  dataset: Dataset | str | Path | None = None, # a Dataset, built-in name or dataset.json; None: VOC
                  split_file: str | Path | Sequence[str] | None = None, # ids file, split name or a list of ids; None: every image
                  method: str = "logic", # the live labeller: logic, sam-boxes, sam-scribbles, sam (a fine-tuned `decoder` option), ...
-                 options: dict | None = None, # the method's options, as `make_pseudo_labels` takes them
+                 options: dict | None = None, # the method's options, as `labeller_config` takes them (e.g. {"decoder": PATH})
                  constraint_files: Sequence[str | Path] = (), # files of @constraint priors: explained, and used by the labeller
                  intensity: str = "percentile", # images deeper than 8 bits: percentile | minmax | window:LO,HI
                  start: int | str = 0, # the first image shown: its position or id
                  background: bool = True, # label in a thread (False: each edit labels before returning, for scripts)
                  **kwargs):
         super().__init__(**kwargs)
-        if method not in PSEUDO_LABELLERS: raise ValueError(f"method {method!r}; available: {sorted(PSEUDO_LABELLERS)}")
+        if method not in LABELLERS: raise ValueError(f"method {method!r}; available: {sorted(LABELLERS)}")
         self.ds = load_dataset(dataset)
         self.folder, self.intensity = open_folder(data_root, self.ds, intensity), intensity
         self.ids = list(split_file) if isinstance(split_file, (list, tuple)) else self.folder.split_ids(split_file)
@@ -397,7 +421,7 @@ class Annotator(anywidget.AnyWidget):
         if method == "sam" and not self.base_options.get("decoder"):
             raise ValueError("method 'sam' shows a fine-tuned decoder: pass options={'decoder': 'PATH/decoder.pt'} (written by "
                              "`wsseg_pseudolabel --method sam`), or use sam-boxes / sam-scribbles for the untuned decoder")
-        if method in SAM_METHODS: self.base_options.setdefault("cache", str(Path(out)/"embeddings"))   # one encoder run per image
+        if LABELLERS[method].sam: self.base_options.setdefault("cache", str(Path(out)/"embeddings"))   # one encoder run per image
         self.user = sorted({n for f in load_constraint_files(constraint_files) for n in f["constraints"]})
         self.explained = [*DEFAULT_CONSTRAINTS, *(n for n in self.user if n not in DEFAULT_CONSTRAINTS)]
         bg = self.ds.classes.index(self.ds.background) if self.ds.background else None
@@ -411,14 +435,16 @@ class Annotator(anywidget.AnyWidget):
         self.observe(self._show_why, ["view"])
         self.go(self.ids.index(start) if isinstance(start, str) else start)
 
-    def options(self) -> dict:
-        "The labeller's options now: the given ones, the user's constraints joined, the unticked constraints left out."
-        o = with_user_constraints(self.method, self.base_options, self.user)
-        if self.method == "logic" and self.disabled:   # (SAM's given decoder is not tuned here: no formula to drop from)
-            off = set(self.disabled)
-            o = {**o, "constraints": tuple(c for c in o.get("constraints", LearnerConfig().constraints) if c not in off),
-                 "judge": tuple(c for c in o.get("judge", DEFAULT_CONSTRAINTS) if c not in off)}
-        return o
+# %% ../nbs/15_annotate.ipynb #e44e423a
+@patch
+def config(self: Annotator):
+    "The labeller's typed config now: the given options, the user's constraints joined, the unticked constraints left out."
+    cfg = labeller_config(self.method, user=self.user, **self.base_options)
+    if self.method == "logic" and self.disabled:   # (SAM's given decoder is not tuned here: no formula to drop from)
+        off = set(self.disabled)
+        cfg = replace(cfg.with_learner(constraints=tuple(c for c in cfg.learner.constraints if c not in off)),
+                      judge=tuple(c for c in cfg.judge if c not in off))
+    return cfg
 
 # %% ../nbs/15_annotate.ipynb #2084b3b6
 @patch
@@ -494,7 +520,7 @@ def _work(self: Annotator, cancel: threading.Event) -> None:
     try:
         weak = weak_from_shapes(i, self.height, self.width, shapes, tags, self.ds, self._base)
         with cancellable(cancel):
-            label = label_image(self.method, image, weak, self.ds, self.options())
+            label = label_image(self.method, image, weak, self.ds, self.config())
             if self._sp is None: self._sp = working_superpixels(image, working_size(*image.shape[:2], 256), 300)   # once per image
             why = constraint_groundings(label, weak, image, self.explained, things=self.ds.stuff_things, superpixels=self._sp)
     except Cancelled: return
@@ -538,4 +564,4 @@ def write_pseudo_labels(self: Annotator, out: str | Path, # folder of <id>.png p
                        ) -> dict:
     "The summary of `make_pseudo_labels` run with this annotator's method and options on every annotated image."
     return make_pseudo_labels(self.method, self.folder.root, self.store.out, out, dataset=self.ds,
-                              intensity=self.intensity, **{**self.options(), **kwargs})
+                              intensity=self.intensity, config=self.config(), **kwargs)

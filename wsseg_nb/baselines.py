@@ -40,7 +40,7 @@ def _canvas(weak: WeakLabels, things: Sequence[int] | None, use_scribbles: bool)
     return stuff_fill(weak if use_scribbles else weak.without_scribbles(), things)
 
 def fill_boxes(image: np.ndarray | None, # (H,W,3) RGB; unused, for a common signature
-               weak: WeakLabels,
+               weak: WeakLabels, # the image's weak labels: its boxes (and scribbles)
                use_scribbles: bool = False, # paint scribble pixels over the boxes
                stats: Counter | None = None, # counts updated in place ("boxes")
                things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (stuff outside boxes from scribbles)
@@ -54,20 +54,28 @@ def fill_boxes(image: np.ndarray | None, # (H,W,3) RGB; unused, for a common sig
     return weak.paint_labelled(out, use_scribbles)
 
 # %% ../nbs/05_baselines.ipynb #dab3aa7e
-def _grabcut_box(bgr: np.ndarray, # (H, W, 3) uint8 BGR, the whole image
-                 box, # a Box
-                 scr: np.ndarray | None, # (H, W) scribbles (and positive points) or None
-                 negatives: Sequence[tuple[int, int, int]], # (class, x, y) of negative points
-                 iters: int, crop_margin: float | None, max_pixels: int,
-                ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    "(h, w) foreground of one box over a window of the image, and the window (x0, y0, x1, y1)."
-    H, W = bgr.shape[:2]
+def _grabcut_window(box, # a Box
+                    H: int, # the image's height in pixels
+                    W: int, # the image's width in pixels
+                    crop_margin: float | None, # None: the whole image; m: the box plus m of its size around it
+                   ) -> tuple[int, int, int, int]:
+    "The window (x0, y0, x1, y1) GrabCut runs over for `box`: the box with a margin, or the whole image."
     x0, y0, x1, y1 = box.box_xyxy
     win = (0, 0, W, H)
     if crop_margin is not None:   # the box with a margin of context: a local background model, a smaller graph
         mx, my = max(int(crop_margin * (x1 - x0)), 12), max(int(crop_margin * (y1 - y0)), 12)
         c = (max(x0 - mx, 0), max(y0 - my, 0), min(x1 + mx, W), min(y1 + my, H))
         if (c[2] - c[0]) * (c[3] - c[1]) > 1.05 * box.area: win = c   # else no room around the box: the whole image
+    return win
+
+# %% ../nbs/05_baselines.ipynb #b23ee017
+def _grabcut_mask(box, # a Box
+                  win: tuple[int, int, int, int], # the window (x0, y0, x1, y1), from `_grabcut_window`
+                  scr: np.ndarray | None, # (H, W) scribbles (and positive points) or None
+                  negatives: Sequence[tuple[int, int, int]], # (class, x, y) of negative points
+                 ) -> np.ndarray:
+    "(h, w) uint8 GrabCut mask over the window: outside the box certain background, inside probable foreground, seeds certain."
+    x0, y0, x1, y1 = box.box_xyxy
     wx0, wy0, wx1, wy1 = win
     mask = np.full((wy1 - wy0, wx1 - wx0), cv2.GC_BGD, dtype=np.uint8)
     mask[y0 - wy0:y1 - wy0, x0 - wx0:x1 - wx0] = cv2.GC_PR_FGD
@@ -78,7 +86,16 @@ def _grabcut_box(bgr: np.ndarray, # (H, W, 3) uint8 BGR, the whole image
         mask[inbox & (s != IGNORE) & (s != box.class_id)] = cv2.GC_BGD
     for c, x, y in negatives:   # "not this class here": certain background of this class's box
         if c == box.class_id and x0 <= x < x1 and y0 <= y < y1: mask[y - wy0, x - wx0] = cv2.GC_BGD
-    crop, (h, w) = np.ascontiguousarray(bgr[wy0:wy1, wx0:wx1]), mask.shape
+    return mask
+
+# %% ../nbs/05_baselines.ipynb #a8eae044
+def _run_grabcut(crop: np.ndarray, # (h, w, 3) uint8 BGR, contiguous: the window of the image
+                 mask: np.ndarray, # (h, w) uint8 GrabCut mask of the window (changed in place at full resolution)
+                 iters: int, # GrabCut iterations
+                 max_pixels: int, # run on a copy of at most this many pixels (0 = full resolution)
+                ) -> np.ndarray:
+    "(h, w) bool foreground GrabCut finds in the window (all False when OpenCV gives up)."
+    h, w = mask.shape
     scale = min(1.0, (max_pixels / (h * w)) ** 0.5) if max_pixels else 1.0
     try:
         if scale < 1:   # GrabCut on a smaller copy, its answer brought back; seeds stay as drawn
@@ -94,10 +111,28 @@ def _grabcut_box(bgr: np.ndarray, # (H, W, 3) uint8 BGR, the whole image
             fg = (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
     except cv2.error:  # e.g. no background or foreground sample at all
         fg = np.zeros(mask.shape, bool)
+    return fg
+
+# %% ../nbs/05_baselines.ipynb #43649dab
+def _grabcut_box(bgr: np.ndarray, # (H, W, 3) uint8 BGR, the whole image
+                 box, # a Box
+                 scr: np.ndarray | None, # (H, W) scribbles (and positive points) or None
+                 negatives: Sequence[tuple[int, int, int]], # (class, x, y) of negative points
+                 iters: int, # GrabCut iterations
+                 crop_margin: float | None, # None: the whole image; m: the box plus m of its size around it
+                 max_pixels: int, # run on a copy of at most this many pixels (0 = full resolution)
+                ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    "(h, w) foreground of one box over a window of the image, and the window (x0, y0, x1, y1)."
+    H, W = bgr.shape[:2]
+    win = _grabcut_window(box, H, W, crop_margin)
+    wx0, wy0, wx1, wy1 = win
+    mask = _grabcut_mask(box, win, scr, negatives)
+    fg = _run_grabcut(np.ascontiguousarray(bgr[wy0:wy1, wx0:wx1]), mask, iters, max_pixels)
     return fg, win
 
+# %% ../nbs/05_baselines.ipynb #ca14c4dd
 def grabcut(image: np.ndarray, # (H,W,3) uint8 RGB
-            weak: WeakLabels,
+            weak: WeakLabels, # the image's weak labels: its boxes seed GrabCut (scribbles and points too)
             use_scribbles: bool = True, # use scribbles as hard seeds (when the image has them)
             iters: int = 5, # GrabCut iterations per box
             min_fg_fraction: float = 0.05, # below this share of the box, fall back to the filled box

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib
 import signal
-import sys
 
 # %% auto #0
 __all__ = ['launch', 'wsseg_reproduce', 'wsseg_weaklabels', 'wsseg_pseudolabel', 'wsseg_evaluate', 'wsseg_download',
@@ -27,11 +26,11 @@ def launch(target: str, # "module:function" of a `call_cli` job in wsseg_nb
     return job()
 
 # %% ../nbs/00a_commands.ipynb #0e4dda1f
-def wsseg_reproduce(): return launch("wsseg_nb.reproduce:wsseg_reproduce")
-def wsseg_weaklabels(): return launch("wsseg_nb.pipeline:wsseg_weaklabels")
-def wsseg_pseudolabel(): return launch("wsseg_nb.pipeline:wsseg_pseudolabel")
-def wsseg_evaluate(): return launch("wsseg_nb.pipeline:wsseg_evaluate")
-def wsseg_download(): return launch("wsseg_nb.download:wsseg_download")
-def wsseg_embed(): return launch("wsseg_nb.sam:wsseg_embed")
-def wsseg_train(): return launch("wsseg_nb.train:wsseg_train")
-def wsseg_predict(): return launch("wsseg_nb.predict:wsseg_predict")
+def wsseg_reproduce(): "The exit value of `reproduce.wsseg_reproduce`, its module imported only now."; return launch("wsseg_nb.reproduce:wsseg_reproduce")
+def wsseg_weaklabels(): "The exit value of `pipeline.wsseg_weaklabels`, its module imported only now."; return launch("wsseg_nb.pipeline:wsseg_weaklabels")
+def wsseg_pseudolabel(): "The exit value of `pipeline.wsseg_pseudolabel`, its module imported only now."; return launch("wsseg_nb.pipeline:wsseg_pseudolabel")
+def wsseg_evaluate(): "The exit value of `pipeline.wsseg_evaluate`, its module imported only now."; return launch("wsseg_nb.pipeline:wsseg_evaluate")
+def wsseg_download(): "The exit value of `download.wsseg_download`, its module imported only now."; return launch("wsseg_nb.download:wsseg_download")
+def wsseg_embed(): "The exit value of `sam_cache.wsseg_embed`, its module imported only now."; return launch("wsseg_nb.sam_cache:wsseg_embed")
+def wsseg_train(): "The exit value of `train.wsseg_train`, its module imported only now."; return launch("wsseg_nb.train:wsseg_train")
+def wsseg_predict(): "The exit value of `predict.wsseg_predict`, its module imported only now."; return launch("wsseg_nb.predict:wsseg_predict")

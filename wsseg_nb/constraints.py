@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import importlib.util
-import math
 import sys
 from dataclasses import dataclass, field, replace
 
@@ -18,9 +17,10 @@ import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.basics import patch
 from torch import Tensor
 
-from .core import atomic_write, sha256_file
+from .core import sha256_file
 from .datasets import VOC_CLASSES
 from .images import IGNORE
 from .logic import exists, forall, land, log_complement, lnot, weighted_and
@@ -32,11 +32,11 @@ __all__ = ['NEEDS', 'CONSTRAINTS', 'OFFSETS', 'POSTER_CONSTRAINTS', 'DEFAULT_CON
            'working_size', 'ImageLabels', 'Memberships', 'memberships', 'Constraint', 'constraint',
            'unknown_constraints', 'encode_weak', 'background', 'tightness', 'scribble', 'points', 'neighbour_sum',
            'neighbourhood', 'superpixel_inner', 'border_precision', 'tags', 'box_exclusivity', 'box_fill',
-           'default_weights', 'build_loss', 'load_constraint_files', 'slic_superpixels', 'working_superpixels',
-           'soft_scores', 'formula_terms', 'formula_truth', 'degenerate_maps', 'void_to_nearest']
+           'default_weights', 'build_loss', 'load_constraint_files', 'constraint_names']
 
 # %% ../nbs/03_constraints.ipynb #3e4a1901
-def working_size(height: int, width: int, # the image's size
+def working_size(height: int, # the image's height in pixels
+                 width: int, # the image's width in pixels
                  long_side: int, # the working resolution's long side; 0 = the image's own size
                 ) -> tuple[int, int]:
     "The (h, w) with the given long side and the image's aspect ratio."
@@ -44,12 +44,13 @@ def working_size(height: int, width: int, # the image's size
     s = long_side / max(height, width)
     return max(1, round(height * s)), max(1, round(width * s))
 
+# %% ../nbs/03_constraints.ipynb #15311af5
 @dataclass
 class ImageLabels:
     "Weak labels of one image at the working resolution, with classes mapped to channels."
     classes: tuple[int, ...]                        # channel -> VOC class id; classes[0] == 0 (background)
-    height: int
-    width: int
+    height: int                                     # H: the working size's height
+    width: int                                      # W: the working size's width
     boxes: list[tuple[int, int, int, int, int]] = field(default_factory=list)  # (channel, x0, y0, x1, y1), exclusive ends, rounded outward
     scribbles: Tensor | None = None                 # (H, W) int64 channel, -1 = unlabelled
     superpixels: Tensor | None = None               # (H, W) int64 superpixel ids
@@ -75,26 +76,6 @@ class ImageLabels:
     @property
     def n_channels(self) -> int: return len(self.classes)
 
-    def channel(self, name: str, # a class name of the dataset
-               ) -> int | None:
-        "The channel of class `name`, or None when this image has none (a name the dataset lacks is an error)."
-        if name not in self.class_names:
-            raise ValueError(f"class {name!r} is not a class of this dataset; its classes are {list(self.class_names)}")
-        cid = self.class_names.index(name)
-        return self.classes.index(cid) if cid in self.classes else None
-
-    def has(self, need: str, # boxes | scribbles | points | tags | superpixels
-           ) -> bool:
-        "Whether the image has labels of kind `need`."
-        return {"boxes": bool(self.boxes), "scribbles": self.scribbles is not None and bool((self.scribbles >= 0).any()),
-                "points": bool(self.points), "tags": self.tags is not None or bool(self.absent),
-                "superpixels": self.superpixels is not None}[need]
-
-    def to(self, device: str | torch.device) -> "ImageLabels":
-        "The same labels with their tensors on `device`."
-        move = lambda t: None if t is None else t.to(device)
-        return replace(self, scribbles=move(self.scribbles), superpixels=move(self.superpixels), unknown=move(self.unknown))
-
     @cached_property
     def inside_any(self) -> Tensor:
         "(H, W) bool: pixels inside at least one box."
@@ -111,6 +92,34 @@ class ImageLabels:
         if not self.boxes: a[:] = True
         for c, x0, y0, x1, y1 in self.boxes: a[c, y0:y1, x0:x1] = True
         return a
+
+# %% ../nbs/03_constraints.ipynb #088be316
+@patch
+def channel(self: ImageLabels,
+            name: str, # a class name of the dataset
+           ) -> int | None:
+    "The channel of class `name`, or None when this image has none (a name the dataset lacks is an error)."
+    if name not in self.class_names:
+        raise ValueError(f"class {name!r} is not a class of this dataset; its classes are {list(self.class_names)}")
+    cid = self.class_names.index(name)
+    return self.classes.index(cid) if cid in self.classes else None
+
+@patch
+def has(self: ImageLabels,
+        need: str, # boxes | scribbles | points | tags | superpixels
+       ) -> bool:
+    "Whether the image has labels of kind `need`."
+    return {"boxes": bool(self.boxes), "scribbles": self.scribbles is not None and bool((self.scribbles >= 0).any()),
+            "points": bool(self.points), "tags": self.tags is not None or bool(self.absent),
+            "superpixels": self.superpixels is not None}[need]
+
+@patch
+def to(self: ImageLabels,
+       device: str | torch.device, # where the tensors go
+      ) -> ImageLabels:
+    "The same labels with their tensors on `device`."
+    move = lambda t: None if t is None else t.to(device)
+    return replace(self, scribbles=move(self.scribbles), superpixels=move(self.superpixels), unknown=move(self.unknown))
 
 # %% ../nbs/03_constraints.ipynb #c5efe43a
 @dataclass(frozen=True)
@@ -143,7 +152,9 @@ class Constraint:
     @property
     def doc(self) -> str: return (self.fn.__doc__ or "").strip()
 
-    def applies(self, labels: ImageLabels) -> bool:
+    def applies(self,
+                labels: ImageLabels, # the image's weak labels
+               ) -> bool:
         "Whether the image has what the constraint needs: its kinds of weak labels and a channel for each of its classes."
         return all(labels.has(n) for n in self.needs) and all(labels.channel(c) is not None for c in self.classes)
 
@@ -159,7 +170,7 @@ def constraint(fn: Callable | None = None, *, # the function (when used as @cons
                weight: float = 1.0, # its default weight
                name: str | None = None, # the name it is registered under (default: the function's)
               ):
-    "Decorator registering `fn` in `CONSTRAINTS` (under its name) with what it needs to apply; returns `fn` unchanged."
+    "`fn` unchanged (without `fn`: a decorator), after registering it in `CONSTRAINTS` (under its name) with what it needs to apply."
     def register(f: Callable) -> Callable:
         if bad := [n for n in needs if n not in NEEDS]: raise ValueError(f"@constraint {f.__name__}: needs {bad}; expected some of {NEEDS}")
         key = name or f.__name__
@@ -196,12 +207,12 @@ def _scale_box(x0: int, y0: int, x1: int, y1: int, W: int, H: int, w: int, h: in
     (oy0, oy1), (iy0, iy1) = span(y0, y1, H, h)
     return (ox0, oy0, ox1, oy1), (ix0, iy0, ix1, iy1)
 
-def encode_weak(weak: WeakLabels,
+def encode_weak(weak: WeakLabels, # one image's weak labels at full resolution, in VOC (or its dataset's) class ids
                 size: tuple[int, int] | None = None, # working (height, width); None = full resolution
                 superpixels: np.ndarray | Tensor | None = None, # (h, w) ids at the working size
                 things: Sequence[int] | None = None, # a dataset with stuff: its thing class ids; None: VOC (class 0 = background)
                ) -> ImageLabels:
-    "The weak labels of one image, at the working size, in channel space."
+    "The `ImageLabels` of one image: its weak labels at the working size, in channel space."
     if things is None and weak.dataset is not None: things = weak.dataset.stuff_things
     names = VOC_CLASSES if weak.dataset is None else weak.dataset.classes
     H, W = weak.height, weak.width
@@ -235,9 +246,12 @@ def _reduce(truth: Tensor, mask: Tensor | None, reduce: str, per_grounding: bool
     return t, (truth if mask is None else torch.where(mask, truth, truth.new_zeros(())))
 
 @constraint(needs=("boxes",))
-def background(scores: Tensor | Memberships, # (C, H, W) class scores (logits or log-probs), channel 0 = background
-               labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
-    "Every pixel outside all boxes is background; with stuff classes: outside every thing box, a pixel is no thing."
+def background(scores: Tensor | Memberships, # (C, H, W) class scores (logits or log-probs) or Memberships, channel 0 = background
+               labels: ImageLabels, # the image's weak labels at the working size
+               reduce: str = "sum", # "sum" over groundings, or "mean" (log of their geometric mean)
+               per_grounding: bool = False, # also return the log-truth of each grounding (a map, for plots)
+              ):
+    "Log-truth that every pixel outside all boxes is background; with stuff classes: outside every thing box, a pixel is no thing."
     m = memberships(scores)
     truth = m.log_p[0] if labels.things is None else m.log_not[list(labels.things)].sum(0)   # ∧ over things of ¬thing
     outside = ~labels.inside_any if labels.unknown is None else ~labels.inside_any & ~labels.unknown   # crowds: no rule
@@ -247,8 +261,12 @@ def background(scores: Tensor | Memberships, # (C, H, W) class scores (logits or
 
 # %% ../nbs/03_constraints.ipynb #51bee475
 @constraint(needs=("boxes",))
-def tightness(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
-    "Every row and every column of each box (rounded inward) holds a pixel of the box's class."
+def tightness(scores: Tensor | Memberships, # (C, H, W) class logits or log-probabilities over labels.classes, or their Memberships
+              labels: ImageLabels, # the image's weak labels at the working size
+              reduce: str = "sum", # "sum" over groundings, or "mean" (log of their geometric mean)
+              per_grounding: bool = False, # also return the log-truth of each grounding (a map, for plots)
+             ):
+    "Log-truth that every row and every column of each box (rounded inward) holds a pixel of the box's class."
     m = memberships(scores)
     per = m.log_p.new_zeros(m.log_p.shape[1:]) if per_grounding else None   # each row's (column's) truth along it
     if not labels.boxes:
@@ -265,8 +283,12 @@ def tightness(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "
 
 # %% ../nbs/03_constraints.ipynb #1cce18b7
 @constraint(needs=("scribbles",))
-def scribble(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
-    "Every scribble pixel has its scribble's class."
+def scribble(scores: Tensor | Memberships, # (C, H, W) class logits or log-probabilities over labels.classes, or their Memberships
+             labels: ImageLabels, # the image's weak labels at the working size
+             reduce: str = "sum", # "sum" over groundings, or "mean" (log of their geometric mean)
+             per_grounding: bool = False, # also return the log-truth of each grounding (a map, for plots)
+            ):
+    "Log-truth that every scribble pixel has its scribble's class."
     log_p = memberships(scores).log_p
     if labels.scribbles is None:
         z = log_p.new_zeros(()); return (z, torch.zeros_like(log_p[0])) if per_grounding else z
@@ -276,8 +298,12 @@ def scribble(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "s
     return _reduce(truth, on, reduce, per_grounding)
 
 @constraint(needs=("points",))
-def points(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
-    "Every positive point has its class and no negative point has its (point supervision: a scribble of one pixel)."
+def points(scores: Tensor | Memberships, # (C, H, W) class logits or log-probabilities over labels.classes, or their Memberships
+           labels: ImageLabels, # the image's weak labels at the working size
+           reduce: str = "sum", # "sum" over groundings, or "mean" (log of their geometric mean)
+           per_grounding: bool = False, # also return the (P,) log-truth of each point
+          ):
+    "Log-truth that every positive point has its class and no negative point has its (point supervision: a scribble of one pixel)."
     m = memberships(scores); log_p = m.log_p
     if not labels.points: z = log_p.new_zeros(()); return (z, z) if per_grounding else z
     c, y, x, pos = (torch.tensor(v, device=log_p.device) for v in zip(*labels.points))
@@ -293,7 +319,7 @@ def neighbour_sum(x: Tensor, # (C, H, W) log-truths
                   connectivity: int = 4, # 4 or 8
                   weights: Tensor | None = None, # (K, H, W) per-offset weights in [0, 1], or None
                  ) -> Tensor:
-    "Σ over the neighbours q of p of x(q); neighbours outside the image count as 0 (true)."
+    "(C, H, W) Σ over the neighbours q of p of x(q); neighbours outside the image count as 0 (true)."
     if connectivity not in OFFSETS: raise ValueError(f"connectivity must be 4 or 8, got {connectivity}")
     offs = OFFSETS[connectivity]
     if weights is not None and weights.shape[0] != len(offs):
@@ -307,11 +333,14 @@ def neighbour_sum(x: Tensor, # (C, H, W) log-truths
     return out
 
 @constraint
-def neighbourhood(scores: Tensor | Memberships, labels: ImageLabels | None = None, reduce: str = "sum",
-                  per_grounding: bool = False, connectivity: int = 4,
+def neighbourhood(scores: Tensor | Memberships, # (C, H, W) class logits or log-probabilities over labels.classes, or their Memberships
+                  labels: ImageLabels | None = None, # unused: the rules need no weak labels
+                  reduce: str = "sum", # "sum" over groundings, or "mean" (log of their geometric mean)
+                  per_grounding: bool = False, # also return the log-truth of each grounding (a map, for plots)
+                  connectivity: int = 4, # 4 or 8 neighbours
                   weights: Tensor | None = None, # (K, H, W) per-offset neighbour weights
                  ):
-    "Rules (A) c(p) → ∃q∈N(p) c(q) and (B) (∀q∈N(p) c(q)) → c(p), for every pixel and class."
+    "Log-truth of rules (A) c(p) → ∃q∈N(p) c(q) and (B) (∀q∈N(p) c(q)) → c(p), for every pixel and class."
     m = memberships(scores)
     log_p, L = m.log_p, m.log_not
 
@@ -340,10 +369,13 @@ def superpixel_inner(sp: Tensor, # (H, W) superpixel ids
     return inner
 
 @constraint(needs=("superpixels",), name="border")
-def border_precision(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False,
+def border_precision(scores: Tensor | Memberships, # (C, H, W) class logits or log-probabilities over labels.classes, or their Memberships
+                     labels: ImageLabels, # the image's weak labels at the working size
+                     reduce: str = "sum", # "sum" over groundings, or "mean" (log of their geometric mean)
+                     per_grounding: bool = False, # also return the log-truth of each grounding (a map, for plots)
                      tolerance: int = 1, # pairs within this many pixels of a superpixel border are not grounded (0 = literal)
                     ):
-    "Adjacent pixels of different classes lie in different superpixels, or on a superpixel's edge (4-neighbour pairs)."
+    "Log-truth that adjacent pixels of different classes lie in different superpixels, or on a superpixel's edge (4-neighbour pairs)."
     log_p = memberships(scores).log_p
     sp = labels.superpixels
     if sp is None:
@@ -362,8 +394,12 @@ def border_precision(scores: Tensor | Memberships, labels: ImageLabels, reduce: 
 
 # %% ../nbs/03_constraints.ipynb #a3c1ac75
 @constraint(needs=("tags",))
-def tags(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
-    "Every class tagged present exists somewhere; no pixel has a class tagged absent."
+def tags(scores: Tensor | Memberships, # (C, H, W) class logits or log-probabilities over labels.classes, or their Memberships
+         labels: ImageLabels, # the image's weak labels at the working size
+         reduce: str = "sum", # "sum" over groundings, or "mean" (log of their geometric mean)
+         per_grounding: bool = False, # also return the (T,) log-truth of each tagged class existing
+        ):
+    "Log-truth that every class tagged present exists somewhere; no pixel has a class tagged absent."
     m = memberships(scores); log_p = m.log_p
     if labels.tags is None and not labels.absent: z = log_p.new_zeros(()); return (z, z) if per_grounding else z
     tagged = list(labels.tags or ())
@@ -375,8 +411,12 @@ def tags(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum",
     return (t, present) if per_grounding else t
 
 @constraint(needs=("boxes",), name="exclusivity")
-def box_exclusivity(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
-    "A pixel inside boxes takes background or the class of a box covering it."
+def box_exclusivity(scores: Tensor | Memberships, # (C, H, W) class logits or log-probabilities over labels.classes, or their Memberships
+                    labels: ImageLabels, # the image's weak labels at the working size
+                    reduce: str = "sum", # "sum" over groundings, or "mean" (log of their geometric mean)
+                    per_grounding: bool = False, # also return the log-truth of each grounding (a map, for plots)
+                   ):
+    "Log-truth that a pixel inside boxes takes background or the class of a box covering it."
     m = memberships(scores); log_p = m.log_p
     if not labels.boxes: z = log_p.new_zeros(()); return (z, torch.zeros_like(log_p[0])) if per_grounding else z
     mask = (labels.inside_any[None] & ~labels.allowed).to(log_p.device)
@@ -387,8 +427,12 @@ def box_exclusivity(scores: Tensor | Memberships, labels: ImageLabels, reduce: s
     return forall(truth, reduce=reduce) if truth.numel() else log_p.new_zeros(())
 
 @constraint(needs=("boxes",), weight=0.1)
-def box_fill(scores: Tensor | Memberships, labels: ImageLabels, reduce: str = "sum", per_grounding: bool = False):
-    "Every pixel of a box has the box's class (a prior: give it a small weight)."
+def box_fill(scores: Tensor | Memberships, # (C, H, W) class logits or log-probabilities over labels.classes, or their Memberships
+             labels: ImageLabels, # the image's weak labels at the working size
+             reduce: str = "sum", # "sum" over groundings, or "mean" (log of their geometric mean)
+             per_grounding: bool = False, # also return each box's (n,) pixel log-truths, a list
+            ):
+    "Log-truth that every pixel of a box has the box's class (a prior: give it a small weight)."
     m = memberships(scores); log_p = m.log_p
     parts = [log_p[c, y0:y1, x0:x1].reshape(-1) for c, x0, y0, x1, y1 in labels.boxes]
     if not parts: z = log_p.new_zeros(()); return (z, z) if per_grounding else z
@@ -409,14 +453,14 @@ def default_weights(names: Sequence[str], # constraint names
     return {n: CONSTRAINTS[n].weight for n in names if n in CONSTRAINTS}
 
 def build_loss(scores: Tensor | Memberships, # (C, H, W) class logits or log-probabilities over labels.classes
-               labels: ImageLabels,
+               labels: ImageLabels, # the image's weak labels at the working size
                constraints: Sequence[str] = DEFAULT_CONSTRAINTS, # names in CONSTRAINTS
                weights: Mapping[str, float] | None = None, # per-constraint weights (default: each one's registered weight)
                reduce: str = DEFAULT_REDUCE, # "sum" (one conjunction, / pixel count) or "mean" (within each constraint)
                options: Mapping[str, dict] | None = None, # extra keyword arguments per constraint
                extra: Mapping[str, Tensor] | None = None, # more log-truths to conjoin (e.g. a colour model)
               ) -> tuple[Tensor, dict[str, Tensor]]:
-    "loss = −Σ w_i·t_i (÷ H·W for reduce='sum') over the applicable constraints, fp32; returns (loss, {name: log-truth})."
+    "(loss, {name: log-truth}): loss = −Σ w_i·t_i (÷ H·W for reduce='sum') over the applicable constraints, fp32."
     m = memberships(scores)
     if m.log_p.shape != (labels.n_channels, labels.height, labels.width):
         raise ValueError(f"scores have shape {tuple(m.log_p.shape)}; the labels expect "
@@ -428,7 +472,7 @@ def build_loss(scores: Tensor | Memberships, # (C, H, W) class logits or log-pro
     terms = {c: CONSTRAINTS[c](m, labels, reduce=reduce, **(options or {}).get(c, {}))
              for c in constraints if CONSTRAINTS[c].applies(labels)}
     terms.update(extra or {})
-    if not terms: raise ValueError(f"No constraint applies to this image: it has no boxes, scribbles, tags or points")
+    if not terms: raise ValueError("No constraint applies to this image: it has no boxes, scribbles, tags or points")
     w = {**default_weights(list(terms)), **(weights or {})}
     truth = weighted_and(terms, {k: v for k, v in w.items() if k in terms})
     return -truth / (labels.height * labels.width if reduce == "sum" else 1), terms
@@ -460,113 +504,7 @@ def load_constraint_files(paths: Sequence[str | Path], # Python files of @constr
         out.append({"path": key, "sha256": sha, "constraints": names})
     return out
 
-# %% ../nbs/03_constraints.ipynb #cf523c5b
-def slic_superpixels(image: np.ndarray, # (h, w, 3) uint8 RGB at the working size
-                     n_segments: int = 400, compactness: float = 10.0, sigma: float = 1.0,
-                     cache: str | Path | None = None, # .npy file to read/write
-                    ) -> np.ndarray:
-    "(h, w) int64 SLIC superpixel ids (cached when `cache` is given)."
-    from skimage.segmentation import slic
-    if cache is not None and Path(cache).is_file():
-        sp = np.load(cache)
-        if sp.shape == image.shape[:2]: return sp
-    sp = slic(image, n_segments=n_segments, compactness=compactness, sigma=sigma, start_label=0).astype(np.int64)
-    if cache is not None:
-        with atomic_write(cache, "wb") as f: np.save(f, sp)
-    return sp
-
-def working_superpixels(image: np.ndarray, # (H, W, 3) uint8 RGB, full resolution
-                        size: tuple[int, int], # working (h, w)
-                        n_segments: int = 300, # SLIC superpixels at the working size
-                        cache: str | Path | None = None, # .npy file to read/write
-                       ) -> np.ndarray:
-    "(h, w) SLIC superpixel ids of the image resized (area) to the working size."
-    small = image if image.shape[:2] == tuple(size) else cv2.resize(image, size[::-1], interpolation=cv2.INTER_AREA)
-    return slic_superpixels(small, n_segments, cache=cache)
-
-# %% ../nbs/03_constraints.ipynb #f17279da
-def soft_scores(labels: np.ndarray, # (H, W) class ids; 255 and classes without a channel count as background
-                classes: Sequence[int], # channel -> class id
-                size: tuple[int, int] | None = None, # working (h, w); None = full resolution
-                confidence: float = 0.95, # probability of the labelled class
-               ) -> Tensor:
-    "(C, h, w) float32 log-probabilities of a hard label map made soft and area-averaged to `size`."
-    C = len(classes)
-    lut = np.zeros(256, np.int64)
-    for i, c in enumerate(classes): lut[c] = i
-    idx = lut[labels]
-    rest = (1 - confidence) / (C - 1) if C > 1 else 0.0
-    prob = np.full((C, *labels.shape), rest, np.float32)
-    np.put_along_axis(prob, idx[None], confidence if C > 1 else 1.0, 0)
-    if size is not None and tuple(size) != labels.shape:
-        prob = np.stack([cv2.resize(p, size[::-1], interpolation=cv2.INTER_AREA) for p in prob])
-    return torch.from_numpy(np.log(prob / prob.sum(0, keepdims=True)))
-
-def formula_terms(labels: np.ndarray, # (H, W) uint8 class ids (255 = background here)
-                  weak: WeakLabels, # the image's weak labels (full resolution)
-                  image: np.ndarray | None = None, # (H, W, 3) RGB: needed for border precision's superpixels
-                  *, size: int = 256, # working long side (0 = full resolution)
-                  constraints: Sequence[str] = DEFAULT_CONSTRAINTS,
-                  reduce: str = DEFAULT_REDUCE,
-                  confidence: float = 0.95, # probability the soft map gives the labelled class
-                  n_segments: int = 300, # SLIC superpixels at the working size
-                  superpixels: np.ndarray | None = None, # (h, w) at the working size, if already computed (else from image)
-                  things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
-                 ) -> dict[str, float]:
-    "Each applicable constraint's log-truth for `labels`, made soft, at the working size."
-    if labels.shape != (weak.height, weak.width):
-        raise ValueError(f"label map is {labels.shape[1]}x{labels.shape[0]} but the weak labels of {weak.image_id} "
-                         f"are {weak.width}x{weak.height}")
-    hw = working_size(weak.height, weak.width, size)
-    sp = superpixels
-    if sp is None and image is not None and "border" in constraints: sp = working_superpixels(image, hw, n_segments)
-    encoded = encode_weak(weak, hw, superpixels=sp, things=things)
-    _, terms = build_loss(soft_scores(labels, encoded.classes, hw, confidence), encoded, constraints, reduce=reduce)
-    return {k: float(v) for k, v in terms.items()}
-
-def formula_truth(labels: np.ndarray, # (H, W) uint8 class ids, the label map to judge
-                  weak: WeakLabels, # the image's weak labels (full resolution)
-                  image: np.ndarray | None = None, # (H, W, 3) RGB: border precision's superpixels
-                  *, size: int = 256, # working long side (0 = full resolution)
-                  constraints: Sequence[str] = DEFAULT_CONSTRAINTS, # the conjuncts
-                  reduce: str = DEFAULT_REDUCE, # sum (one conjunction) or mean (per constraint)
-                  confidence: float = 0.95, # probability the soft map gives the labelled class
-                  n_segments: int = 300, # SLIC superpixels at the working size
-                  superpixels: np.ndarray | None = None, # (h, w) at the working size, if already computed
-                  things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
-                  weights: Mapping[str, float] | None = None, # per-constraint weights (default: the registered ones)
-                 ) -> float:
-    "The log-truth of the whole formula (the weighted conjunction) for a hard label map made soft."
-    terms = formula_terms(labels, weak, image, size=size, constraints=constraints, reduce=reduce,
-                          confidence=confidence, n_segments=n_segments, superpixels=superpixels, things=things)
-    w = {**default_weights(list(terms)), **(weights or {})}
-    return sum(w.get(k, 1.0) * v for k, v in terms.items())
-
-# %% ../nbs/03_constraints.ipynb #ac91e4bf
-def degenerate_maps(weak: WeakLabels) -> dict[str, np.ndarray]:
-    "(H, W) uint8 maps a formula must rank below the truth: filled boxes (+ scribbles), a cross per box, all background."
-    filled = np.zeros((weak.height, weak.width), np.uint8)
-    cross = np.zeros_like(filled)
-    for b in sorted(weak.boxes, key=lambda b: -b.area):     # smaller boxes on top
-        x0, y0, x1, y1 = b.box_xyxy
-        filled[y0:y1, x0:x1] = b.class_id
-        cross[(y0 + y1) // 2, x0:x1] = b.class_id; cross[y0:y1, (x0 + x1) // 2] = b.class_id
-    if weak.scribbles is not None:
-        s = weak.scribbles != IGNORE
-        filled[s] = weak.scribbles[s]
-    return {"filled boxes": filled, "box cross": cross, "all background": np.zeros_like(filled)}
-
-def void_to_nearest(gt: np.ndarray, # (H, W) GT class ids, 255 = void
-                    weak: WeakLabels, # the boxes drawn around the labelled pixels
-                   ) -> np.ndarray:
-    "The GT with each void pixel given the nearest label, where a box of that class covers it (else background)."
-    from scipy import ndimage
-    void = gt == IGNORE
-    if not void.any() or void.all(): return np.where(void, 0, gt).astype(np.uint8)
-    out = gt[tuple(ndimage.distance_transform_edt(void, return_distances=False, return_indices=True))]
-    in_box = np.zeros(gt.shape, bool)
-    for b in weak.boxes:
-        x0, y0, x1, y1 = b.box_xyxy
-        in_box[y0:y1, x0:x1] |= out[y0:y1, x0:x1] == b.class_id
-    out[void & ~in_box] = 0
-    return out
+def constraint_names(paths: Sequence[str | Path], # Python files of @constraint functions
+                    ) -> tuple[str, ...]:
+    "The sorted names the files register (loading them): what joins the default formulas."
+    return tuple(sorted({n for f in load_constraint_files(paths) for n in f["constraints"]}))

@@ -5,44 +5,25 @@
 # %% ../nbs/00_core.ipynb #ae8b9cf4
 from __future__ import annotations
 
-import argparse
-import fcntl
-import functools
 import hashlib
-import importlib.metadata
-import inspect
 import json
 import os
 import pickle
-import platform
 import random
-import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-import time
-import warnings
 import zlib
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import numpy as np
 import torch
-from fastcore.docments import docments
-from fastcore.script import Param, store_true
-from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['PACKAGES', 'get_device', 'cli_parser', 'Terminated', 'call_cli', 'cli_errors', 'set_threads', 'ImageError',
-           'for_each_image', 'seed_everything', 'image_seed', 'atomic_write', 'clean_stale_temporaries',
-           'write_bytes_atomic', 'write_text_atomic', 'write_json_atomic', 'sha256_file', 'fingerprint',
-           'fingerprint_files', 'save_checkpoint', 'read_checkpoint', 'package_versions', 'git_state', 'RunManifest',
-           'run_manifest', 'read_manifest', 'lock_output', 'unlock_output', 'refuse_inputs', 'run_key',
-           'prepare_output', 'Cancelled', 'cancellable', 'check_cancelled']
+__all__ = ['get_device', 'set_threads', 'seed_everything', 'image_seed', 'pid_alive', 'atomic_write', 'write_bytes_atomic',
+           'write_text_atomic', 'write_json_atomic', 'clean_stale_temporaries', 'sha256_file', 'fingerprint',
+           'fingerprint_files', 'save_checkpoint', 'read_checkpoint', 'Cancelled', 'cancellable', 'check_cancelled']
 
 # %% ../nbs/00_core.ipynb #5da0b6dd
 def get_device(prefer: str | torch.device | None = None, # "cpu", "cuda", "cuda:1", or None for auto
@@ -58,156 +39,19 @@ def get_device(prefer: str | torch.device | None = None, # "cpu", "cuda", "cuda:
                          f"(torch {torch.__version__}). Pass --device cpu, or leave it out (auto).")
     return dev
 
-# %% ../nbs/00_core.ipynb #37696ca3
-def _param(d) -> Param:
-    "The `Param` of one documented parameter; help shows a default only where it says something."
-    param = d.anno if isinstance(d.anno, Param) else Param(d.docment, None if d.anno is inspect.Parameter.empty else d.anno)
-    text = param.help or ""
-    param.set_default(d.default)
-    if "default" in text or param.default in (False, "", None): param.help = text   # said already, or nothing to say
-    return param
-
-def cli_parser(func) -> argparse.ArgumentParser:
-    "An `ArgumentParser` for `func`: one option per parameter, underscores spelled as dashes."
-    p = argparse.ArgumentParser(prog=func.__name__, description=func.__doc__)
-    for name, d in docments(func, full=True, returns=False, eval_str=True).items():
-        param = _param(d)
-        if param.opt:
-            flag = ("no-" if param.negated else "") + name.replace("_", "-")
-            p.add_argument(f"-{flag}" if len(flag) == 1 else f"--{flag}", dest=name, **param.kwargs)   # one letter: -p, as papermill
-        else:
-            p.add_argument(name, **param.kwargs)
-    return p
-
-def _full_parser(func) -> argparse.ArgumentParser:
-    p = cli_parser(func)
-    p.add_argument("--threads", type=int, default=None,
-                   help="intra-op threads of this process (default: the cores it may use; process pools use one per worker)")
-    return p
-
-class Terminated(BaseException):
-    "SIGTERM arrived (a scheduler or `kill` stopping the job): raised like Ctrl-C's KeyboardInterrupt, so the job ends as cleanly."
-
-def _raise_terminated(signum, frame): raise Terminated("SIGTERM")
-
-def call_cli(func):
-    "Decorator: `func()` with no arguments parses `sys.argv` (console scripts, each with `--threads`); with arguments it just runs."
-    @functools.wraps(func)
-    def _f(*args, **kwargs):
-        if args or kwargs: return func(*args, **kwargs)
-        ns = vars(_full_parser(func).parse_args())
-        signal.signal(signal.SIGTERM, _raise_terminated)   # a job stopped by SIGTERM records it and stops its workers
-        warnings.formatwarning = lambda msg, *a, **k: f"{func.__name__}: warning: {msg}\n"   # one line, as errors are
-        cli_errors(lambda: set_threads(ns.pop("threads")), func.__name__)
-        return func(**ns)
-    _f.parser = lambda: _full_parser(func)
-    return _f
-
-def cli_errors(f, name: str, errors: tuple = (OSError, ValueError, ImportError)):
-    "Run `f()`; a user error prints one clear `name: error: ...` line and exits 1, Ctrl-C one line and exits 130, SIGTERM 143."
-    try: return f()
-    except errors as e:
-        print(f"{name}: error: {e}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print(f"{name}: interrupted; what was written is kept: run the same command again to resume", file=sys.stderr)
-        sys.exit(130)
-    except Terminated:
-        print(f"{name}: terminated (SIGTERM); what was written is kept: run the same command again to resume", file=sys.stderr)
-        sys.exit(143)
-
-# %% ../nbs/00_core.ipynb #522556e4
 def set_threads(n: int | None = None, # threads; None = the cores this process may use
                ) -> int:
-    "Intra-op threads of torch and OpenCV in this process; returns the number set."
+    "The number of intra-op threads now set for torch and OpenCV in this process."
     import cv2
     n = n or len(os.sched_getaffinity(0))
     if n < 1: raise ValueError(f"--threads {n}: expected a positive number of threads")
     torch.set_num_threads(n); cv2.setNumThreads(n)
     return n
 
-class ImageError(ValueError):
-    "One image's job failed: which image, and the cause's own message."
-    def __init__(self, image_id: str, cause: str):
-        self.image_id, self.cause = image_id, cause
-        super().__init__(f"image {image_id}: {cause}")
-
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-def _pool_worker() -> None:
-    "A pool worker: one thread; Ctrl-C and SIGTERM are the parent's to handle (it stops the pool), so no worker prints a traceback."
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)   # blocked by the parent while it started us
-    set_threads(1)
-
-def _start_pool(workers: int, job, ids: Sequence[str]):
-    "(pool, futures): the workers started with Ctrl-C and SIGTERM blocked, so one that lands now waits for the parent (and stops the job)."
-    from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)   # inherited by the spawned workers: none dies half-started
-    try:
-        pool = ProcessPoolExecutor(min(workers, len(ids)), mp_context=get_context("spawn"), initializer=_pool_worker)
-        futures = [pool.submit(_guarded, job, i) for i in ids]   # submitting starts the workers
-    finally: signal.pthread_sigmask(signal.SIG_SETMASK, old)   # a pending Ctrl-C is raised here, in the parent
-    return pool, futures
-
-def _stop_pool(pool, futures, results: dict, on_done) -> None:
-    "Cancel what has not started, stop the workers, and count what they finished."
-    for f in futures: f.cancel()
-    for p in list(getattr(pool, "_processes", {}).values()): p.terminate()   # the stdlib offers no public way to stop a running worker
-    pool.shutdown(wait=True, cancel_futures=True)
-    for f in futures:
-        if f.cancelled() or not f.done() or f.exception() is not None: continue
-        i, r, err = f.result()
-        if err is None and i not in results:
-            results[i] = r
-            if on_done: on_done(i, r)
-
-def _guarded(job, image_id: str):
-    "(id, result, None) or (id, None, 'ErrorType: message'): a job's user-level error as data, picklable."
-    try: return image_id, job(image_id), None
-    except (OSError, ValueError) as e: return image_id, None, f"{type(e).__name__}: {e}"
-
-def for_each_image(ids: Sequence[str], # the images, in order
-                   job, # job(image_id) -> result; picklable (a module-level function or partial) when workers > 1
-                   workers: int = 0, # 0/1: in this process; N: a pool of N processes, one thread each
-                   skip_bad: bool = False, # skip and list failing images instead of stopping
-                   desc: str = "images", progress: bool = True,
-                   on_done=None, # on_done(image_id, result) after each image that succeeded (e.g. count it in the manifest)
-                  ) -> tuple[dict, list[tuple[str, str]]]:
-    "Run `job` on every image; returns ({id: result}, [(id, why skipped)])."
-    results, skipped = {}, []
-    def handle(i, r, err):
-        if err is None:
-            results[i] = r
-            if on_done: on_done(i, r)
-        elif skip_bad: skipped.append((i, err))
-        else: raise ImageError(i, f"{err} (pass --skip-bad to skip such images and list them)")
-    if workers <= 1 or len(ids) < 2:
-        for i in tqdm(ids, desc=desc, disable=not progress): handle(*_guarded(job, i))
-        return results, skipped
-    from concurrent.futures import as_completed
-    from concurrent.futures.process import BrokenProcessPool
-    pool, futures = _start_pool(workers, job, ids)
-    try:
-        for f in tqdm(as_completed(futures), total=len(futures), desc=desc, disable=not progress):
-            try: handle(*f.result())
-            except BrokenProcessPool:
-                busy = [i for i, g in zip(ids, futures) if not g.done() or isinstance(g.exception(), BrokenProcessPool)]
-                raise ValueError(f"a worker process died (killed by the system: out of memory?) while labelling one of "
-                                 f"{busy[:8]}{' ...' if len(busy) > 8 else ''}; run again with fewer --workers "
-                                 "(what was written is kept)") from None
-    except BaseException:   # Ctrl-C, SIGTERM or a failing image: stop the queue and the workers, but count what they finished
-        _stop_pool(pool, futures, results, on_done)
-        raise
-    pool.shutdown()
-    return results, skipped
-
 # %% ../nbs/00_core.ipynb #eef07edf
 def seed_everything(seed: int, # the seed recorded in the run manifest
                    ) -> int:
-    "Seed python's `random`, NumPy and torch (CPU and CUDA); returns the seed."
+    "The seed, after seeding python's `random`, NumPy and torch (CPU and CUDA) with it."
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -224,7 +68,9 @@ def _umask() -> int:
     m = os.umask(0); os.umask(m)
     return m
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int, # a process id on this machine
+             ) -> bool:
+    "Whether a process with id `pid` exists (one of another user counts as alive)."
     try: os.kill(pid, 0)
     except ProcessLookupError: return False
     except PermissionError: return True
@@ -249,31 +95,42 @@ def atomic_write(path: str | Path, # final file name
         Path(tmp).unlink(missing_ok=True)
         raise
 
-def clean_stale_temporaries(folder: str | Path) -> list[Path]:
-    "Delete the temporary files of `atomic_write`s whose process died mid-write (SIGKILL), in `folder` and below; returns them."
-    gone = []
-    for p in Path(folder).rglob(".*.tmp") if Path(folder).is_dir() else []:
-        pid = p.name[:-4].split(".")[-2]
-        if pid.isdigit() and not _pid_alive(int(pid)):
-            p.unlink(missing_ok=True); gone.append(p)
-    return gone
-
-def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    "Write `data` to `path` atomically."
+# %% ../nbs/00_core.ipynb #1af4654e
+def write_bytes_atomic(path: str | Path, # final file name; its folder is made if missing
+                       data: bytes, # the whole content
+                      ) -> Path:
+    "`path`, after writing `data` to it atomically."
     with atomic_write(path, "wb") as f: f.write(data)
     return Path(path)
 
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    "Write `text` (UTF-8) to `path` atomically."
+def write_text_atomic(path: str | Path, # final file name; its folder is made if missing
+                      text: str, # the whole content, written as UTF-8
+                     ) -> Path:
+    "`path`, after writing `text` (UTF-8) to it atomically."
     with atomic_write(path, "w") as f: f.write(text)
     return Path(path)
 
-def write_json_atomic(path: str | Path, obj: Any) -> Path:
-    "Write `obj` as indented JSON to `path` atomically."
+def write_json_atomic(path: str | Path, # final file name; its folder is made if missing
+                      obj: Any, # JSON-able data; other objects are written as their `str`
+                     ) -> Path:
+    "`path`, after writing `obj` as indented JSON to it atomically."
     return write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
+# %% ../nbs/00_core.ipynb #2f355a7e
+def clean_stale_temporaries(folder: str | Path, # searched with its subfolders; a missing folder is fine
+                           ) -> list[Path]:
+    "The temporary files of `atomic_write`s whose process died mid-write (SIGKILL), in `folder` and below, now deleted."
+    gone = []
+    for p in Path(folder).rglob(".*.tmp") if Path(folder).is_dir() else []:
+        pid = p.name[:-4].split(".")[-2]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            p.unlink(missing_ok=True); gone.append(p)
+    return gone
+
 # %% ../nbs/00_core.ipynb #7d7431fa
-def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+def sha256_file(path: str | Path, # the file to hash
+                chunk: int = 1 << 20, # bytes read at a time
+               ) -> str:
     "Hex sha256 of a file, read in chunks."
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -284,7 +141,9 @@ def fingerprint(*parts: Any) -> str:
     "Short (16 hex) sha256 of the JSON form of `parts`: stable across runs and machines."
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
-def fingerprint_files(paths: list[str | Path], root: str | Path | None = None) -> str:
+def fingerprint_files(paths: list[str | Path], # the files; their order does not matter
+                      root: str | Path | None = None, # names are taken relative to it; None = file names only
+                     ) -> str:
     "Short sha256 over the names (relative to `root`) and contents of `paths`."
     h = hashlib.sha256()
     for p in sorted(Path(p) for p in paths):
@@ -297,7 +156,7 @@ def save_checkpoint(path: str | Path, # the torch file (decoder.pt, checkpoint.p
                     log: list[dict], # one record per step, also written as JSON lines
                     log_path: str | Path, # e.g. loss_log.jsonl beside it
                    ) -> Path:
-    "Save a training state and its log, each atomically."
+    "`path`, after saving a training state there and its log to `log_path`, each atomically."
     with atomic_write(path, "wb") as f: torch.save({**state, "log": log}, f)
     write_text_atomic(log_path, "".join(json.dumps(r) + "\n" for r in log))
     return Path(path)
@@ -305,7 +164,7 @@ def save_checkpoint(path: str | Path, # the torch file (decoder.pt, checkpoint.p
 def read_checkpoint(path: str | Path, # a file written by `save_checkpoint`
                     required: set[str], # keys it must hold
                     what: str, # what it is, for messages ("a wsseg_train checkpoint")
-                    fix: str = "make it again (a killed save never damages a checkpoint: this one was changed later)",
+                    fix: str = "make it again (a killed save never damages a checkpoint: this one was changed later)", # how to repair a damaged file, ending its message
                    ) -> dict:
     "A checkpoint as saved, or a clear error for a missing, damaged or foreign file; tensors and plain data only, never code."
     path = Path(path)
@@ -323,186 +182,6 @@ def read_checkpoint(path: str | Path, # a file written by `save_checkpoint`
         held = sorted(map(str, st))[:6] if isinstance(st, dict) else type(st).__name__
         raise ValueError(f"{path} is not {what}: it holds {held}, not {sorted(required)}")
     return st
-
-# %% ../nbs/00_core.ipynb #feec5cb6
-PACKAGES = ("wsseg_nb", "torch", "torchvision", "numpy", "segment-anything", "timm", "scikit-image",
-            "opencv-python-headless", "transformers", "papermill", "nbdev")
-
-def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
-    "Installed versions of `names` (None where a package is not installed)."
-    out = {}
-    for n in names:
-        try: out[n] = importlib.metadata.version(n)
-        except importlib.metadata.PackageNotFoundError: out[n] = None
-    return out
-
-def git_state(path: str | Path = ".") -> dict[str, Any]:
-    "Commit and dirty flag of the git work tree holding `path` (None values outside a repository)."
-    def git(*args):
-        return subprocess.run(["git", *args], cwd=path, capture_output=True, text=True, timeout=20)
-    try:
-        head = git("rev-parse", "HEAD")
-        if head.returncode: return {"commit": None, "dirty": None}
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no").stdout.strip())
-        return {"commit": head.stdout.strip(), "dirty": dirty}
-    except (OSError, subprocess.TimeoutExpired):
-        return {"commit": None, "dirty": None}
-
-# %% ../nbs/00_core.ipynb #8372e4f1
-@dataclass
-class RunManifest:
-    "What a run was: code, parameters, environment, timings; saved as JSON with `save`."
-    path: Path                      # where manifest.json is written
-    name: str                       # what ran (a CLI or notebook name)
-    params: dict = field(default_factory=dict)
-    device: str = "cpu"
-    extra: dict = field(default_factory=dict)  # fingerprints, counts, anything a run adds
-    status: str = "running"
-    started: float = field(default_factory=time.time)
-    finished: float | None = None
-    written: int = 0                # outputs this run has written (`count` them as they land)
-
-    def count(self, n: int = 1) -> None: self.written += n
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "status": self.status, "params": self.params, "device": self.device,
-                "written": self.written, "pid": os.getpid(), "host": platform.node(),
-                "git": git_state(Path(__file__).parent if "__file__" in globals() else "."),
-                "python": sys.version.split()[0], "platform": platform.platform(),
-                "packages": package_versions(),
-                "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.started)),
-                "finished": None if self.finished is None else
-                            time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(self.finished)),
-                "seconds": None if self.finished is None else round(self.finished - self.started, 3),
-                **self.extra}
-
-    def save(self) -> Path:
-        "Write the manifest (atomically)."
-        return write_json_atomic(self.path, self.to_dict())
-
-    def finish(self, status: str = "finished", **extra) -> Path:
-        "Record the end time, final status and `extra` fields, and save."
-        self.finished, self.status = time.time(), status
-        self.extra.update(extra)
-        return self.save()
-
-def _close(m: RunManifest, status: str, before: str | None, error: str) -> None:
-    "End a run that did not finish; a failing manifest write (full disk) never hides the run's own error."
-    try:
-        if m.written == 0 and before is not None: write_text_atomic(m.path, before)   # nothing changed: the old record stands
-        else: m.finish(status, error=error)
-    except OSError: pass
-
-@contextmanager
-def run_manifest(path: str | Path, name: str, params: dict | None = None, device: str | torch.device = "cpu",
-                 **extra) -> Iterator[RunManifest]:
-    "Write a manifest as `running` now, and as `finished`, `failed` or `interrupted` when the block ends."
-    m = RunManifest(Path(path), name, dict(params or {}), str(device), dict(extra))
-    try: before = m.path.read_text(encoding="utf-8") if m.path.is_file() else None
-    except (OSError, UnicodeDecodeError): before = None
-    m.save()
-    try:
-        yield m
-    except KeyboardInterrupt:
-        _close(m, "interrupted", before, "KeyboardInterrupt (Ctrl-C)")
-        raise
-    except Terminated:
-        _close(m, "terminated", before, "SIGTERM")
-        raise
-    except BaseException as e:
-        _close(m, "failed", before, f"{type(e).__name__}: {e}")
-        raise
-    finally: unlock_output(m.path)
-    m.finish()
-
-def read_manifest(path: str | Path) -> dict | None:
-    "A stored manifest (None if there is none); a `running` one whose process is gone reads `killed`."
-    path = Path(path)
-    if not path.is_file(): return None
-    try: m = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ValueError(f"manifest {path} cannot be read ({type(e).__name__}: {e}); delete it, or pass --force") from None
-    if (m.get("status") == "running" and m.get("host") == platform.node() and isinstance(m.get("pid"), int)
-            and not _pid_alive(m["pid"])): m["status"] = "killed"
-    return m
-
-_LOCKS: dict[str, Any] = {}   # lock file -> its open handle, held by this process
-
-def lock_output(manifest: str | Path, # the job's manifest path: its folder is locked for that manifest's job
-               ) -> None:
-    "Take an exclusive lock (`.<manifest>.lock` beside it) until the job ends or the process exits; another live writer is refused."
-    lock = Path(manifest).parent/f".{Path(manifest).name}.lock"
-    key = str(lock.resolve())
-    if key in _LOCKS: return
-    f = open(lock, "a+")
-    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        f.seek(0); who = f.read().strip() or "another job"; f.close()
-        raise ValueError(f"{lock.parent} is being written right now by {who} (it holds {lock.name}); wait for it to end, "
-                         "or write to another folder") from None
-    f.seek(0); f.truncate(); f.write(f"pid {os.getpid()} on {platform.node()}\n"); f.flush()
-    _LOCKS[key] = f
-
-def unlock_output(manifest: str | Path) -> None:
-    "Release the lock `lock_output` took for this manifest (a no-op if this process holds none)."
-    f = _LOCKS.pop(str((Path(manifest).parent/f".{Path(manifest).name}.lock").resolve()), None)
-    if f is not None: fcntl.flock(f, fcntl.LOCK_UN); f.close()
-
-def refuse_inputs(out: str | Path, # a job's output folder
-                  inputs: Sequence[str | Path | None], # the folders it reads (None: unused)
-                 ) -> None:
-    "Raise if `out` is one of the job's inputs, or lies inside or around one: a job never writes into what it reads."
-    o = Path(out).resolve()
-    for i in inputs:
-        if not i or not Path(i).exists(): continue
-        r = Path(i).resolve()
-        if o == r or r in o.parents or o in r.parents:
-            raise ValueError(f"--out {out} is, or lies inside or around, the job's input {i}: a job never writes into its own "
-                             "inputs (it would overwrite or mix with them); give an output folder of its own")
-
-def run_key(job: str, params: dict) -> str:
-    "The key an output file records (PNG text chunk, JSON field): which job and parameters wrote it."
-    return fingerprint(job, json.loads(json.dumps(params, default=str)))
-
-def prepare_output(out: str | Path, # the job's output folder
-                   job: str, # the job's name, as its manifest records it
-                   params: dict, # what the outputs depend on
-                   force: bool = False, # redo: allow other parameters, and remove the folder's old outputs (`owned`)
-                   manifest: str = "manifest.json", # the manifest's file name in `out`
-                   inputs: Sequence[str | Path] = (), # folders the job reads: it may not write into, over or around them
-                   owned: Sequence[str] = (), # glob patterns (relative to `out`) of what the job writes: --force removes them
-                  ) -> dict | None:
-    "Check that a job may write into `out` (resume or start) and lock it for the job; returns the previous manifest, if any."
-    out = Path(out)
-    if out.exists() and not out.is_dir(): raise ValueError(f"--out {out} is a file, not a folder; give a folder to write into")
-    refuse_inputs(out, inputs)
-    out.mkdir(parents=True, exist_ok=True)
-    try: old = read_manifest(out/manifest)
-    except ValueError:
-        if not force: raise
-        old = None
-    if old and old.get("status") == "running" and not (old.get("host") == platform.node() and old.get("pid") == os.getpid()):
-        here = old.get("host") == platform.node()
-        if here or not force:
-            raise ValueError(f"{out} is being written right now by {old.get('name')} (pid {old.get('pid')} on host "
-                             f"{old.get('host')}, started {old.get('started')}); wait for it to end, or write to another folder"
-                             + ("" if here else "; if that run is gone (a node pre-empted on a shared disk), pass --force to take the folder over"))
-    lock_output(out/manifest)
-    params = json.loads(json.dumps(params, default=str))   # compare as stored: tuples become lists
-    if old and not force and old.get("name") == job and old.get("params") != params:
-        was = old.get("params") or {}
-        diff = {k: (was.get(k), params.get(k)) for k in {**was, **params} if was.get(k) != params.get(k)}
-
-        raise ValueError(f"{out} holds {job} output made with other parameters: "
-                         + ", ".join(f"{k} was {a!r}, now {b!r}" for k, (a, b) in diff.items())
-                         + ". Use another output folder, or --force to redo it.")
-    clean_stale_temporaries(out)
-    if force:   # the folder is to hold exactly this run's output
-        for pat in owned:
-            for q in out.glob(pat):
-                if q.is_dir(): shutil.rmtree(q)
-                else: q.unlink(missing_ok=True)
-    return old
 
 # %% ../nbs/00_core.ipynb #78a536cb
 _CANCEL: ContextVar = ContextVar("wsseg_cancel", default=None)

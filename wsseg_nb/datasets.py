@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
+from fastcore.basics import patch
 
 from .images import IGNORE, VOC_PALETTE, image_size, read_image, read_label_png
 
@@ -63,9 +64,13 @@ class Dataset:
                 raise ValueError(f"{where}: palette needs one [r, g, b] (0..255) per class ({len(self.classes)})")
 
     @property
-    def n_classes(self) -> int: return len(self.classes)
+    def n_classes(self) -> int:
+        "The number of classes."
+        return len(self.classes)
     @property
-    def thing_ids(self) -> tuple[int, ...]: return tuple(self.classes.index(c) for c in self.things)
+    def thing_ids(self) -> tuple[int, ...]:
+        "The ids of the thing classes, in the order of `things`."
+        return tuple(self.classes.index(c) for c in self.things)
     @property
     def stuff_things(self) -> tuple[int, ...] | None:
         "The thing ids when no class is the background (stuff fills the rest: CamVid); None when one is (VOC's reading)."
@@ -75,39 +80,43 @@ class Dataset:
         "True when a class other than the background gets no boxes (CamVid's road, ACDC's ventricles)."
         return self.background is None or len(self.things) < self.n_classes - 1
 
-    def class_id(self, name: str, # a class name of this dataset
-                 where: str = "", # the file or option that names it, for the message
-                ) -> int:
-        "The id of class `name`; a clear error listing the dataset's names for anything else."
-        try: return self.classes.index(name)
-        except ValueError:
-            at = f"{where}: " if where else ""
-            raise ValueError(f"{at}class {name!r} is not a class of dataset {self.name!r}; its classes are "
-                             f"{list(self.classes)}") from None
+# %% ../nbs/02a_datasets.ipynb #498076f6
+@patch
+def class_id(self: Dataset, name: str, # a class name of this dataset
+             where: str = "", # the file or option that names it, for the message
+            ) -> int:
+    "The id of class `name`; a clear error listing the dataset's names for anything else."
+    try: return self.classes.index(name)
+    except ValueError:
+        at = f"{where}: " if where else ""
+        raise ValueError(f"{at}class {name!r} is not a class of dataset {self.name!r}; its classes are "
+                         f"{list(self.classes)}") from None
 
-    def colours(self) -> np.ndarray:
-        "(256, 3) uint8 palette of its label PNGs: its classes' colours, VOC's map for the rest (255: void)."
-        out = VOC_PALETTE.copy()
-        if self.palette is not None: out[:len(self.palette)] = self.palette
-        return out
+@patch
+def colours(self: Dataset) -> np.ndarray:
+    "(256, 3) uint8 palette of its label PNGs: its classes' colours, VOC's map for the rest (255: void)."
+    out = VOC_PALETTE.copy()
+    if self.palette is not None: out[:len(self.palette)] = self.palette
+    return out
 
-    def describe(self) -> dict:
-        "What a checkpoint or manifest records of it: enough to tell another dataset apart."
-        return {"name": self.name, "classes": list(self.classes), "things": list(self.things), "background": self.background}
+@patch
+def describe(self: Dataset) -> dict:
+    "The dict a checkpoint or manifest records of it: enough to tell another dataset apart."
+    return {"name": self.name, "classes": list(self.classes), "things": list(self.things), "background": self.background}
 
-    @classmethod
-    def from_json(cls, path: str | Path, # a dataset.json
-                 ) -> "Dataset":
-        "A description read from a `dataset.json`."
-        path = Path(path)
-        try: d = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f"dataset description {path}: {e}") from None
-        fields = set(cls.__dataclass_fields__)
-        if not isinstance(d, dict) or {"name", "classes", "things"} - set(d) or set(d) - fields:
-            raise ValueError(f"dataset description {path}: expected a JSON object with name, classes, things "
-                             f"(and optionally background, void, layout, palette); got keys {sorted(d) if isinstance(d, dict) else type(d).__name__}")
-        try: return cls(**d)
-        except ValueError as e: raise ValueError(f"dataset description {path}: {e}") from None
+@patch(cls_method=True)
+def from_json(cls: Dataset, path: str | Path, # a dataset.json
+             ) -> "Dataset":
+    "The Dataset described by a `dataset.json`."
+    path = Path(path)
+    try: d = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f"dataset description {path}: {e}") from None
+    fields = set(cls.__dataclass_fields__)
+    if not isinstance(d, dict) or {"name", "classes", "things"} - set(d) or set(d) - fields:
+        raise ValueError(f"dataset description {path}: expected a JSON object with name, classes, things "
+                         f"(and optionally background, void, layout, palette); got keys {sorted(d) if isinstance(d, dict) else type(d).__name__}")
+    try: return cls(**d)
+    except ValueError as e: raise ValueError(f"dataset description {path}: {e}") from None
 
 # %% ../nbs/02a_datasets.ipynb #15b5779a
 VOC_CLASSES: tuple[str, ...] = (
@@ -184,70 +193,85 @@ class DataFolder:
 
     def __repr__(self): return f"{type(self).__name__}({str(self.root)!r}, {self.dataset.name})"
 
-    def image_path(self, image_id: str) -> Path:
+    def image_path(self, image_id: str, # the image's id (its file name without the extension)
+                  ) -> Path:
         "The image file of `image_id` (the first of `IMAGE_EXTS` found; `<first folder>/<id>.jpg` if none is)."
         for sub in self.image_subdirs:
             for ext in IMAGE_EXTS:
                 if (p := self.root/sub/f"{image_id}{ext}").is_file(): return p
         return self.root/self.image_subdirs[0]/f"{image_id}.jpg"
 
-    def gt_path(self, image_id: str) -> Path | None:
+    def gt_path(self, image_id: str, # the image's id
+               ) -> Path | None:
         "The GT mask of `image_id`, or None: a folder need not have masks (they are for scoring only)."
         for sub in self.mask_subdirs:
             if (p := self.root/sub/f"{image_id}.png").is_file(): return p
         return None
 
     def weak_file(self, kind: str, # xml | instances | scribblesup
-                  image_id: str) -> Path | None:
-        "The layout's own file of weak labels of `kind` for `image_id`, if it has one."
+                  image_id: str, # the image's id
+                 ) -> Path | None:
+        "The layout's own file of weak labels of `kind` for `image_id`, or None if it has none."
         for pat in self.weak_files.get(kind, ()):
             if (p := self.root/pat.format(id=image_id)).is_file(): return p
         return None
 
-    def all_ids(self) -> list[str]:
-        "Every image's id, sorted (with or without a GT mask)."
-        return sorted({p.stem for s in self.image_subdirs if (self.root/s).is_dir() for p in (self.root/s).iterdir()
-                       if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")})
+# %% ../nbs/02a_datasets.ipynb #3410b32f
+@patch
+def all_ids(self: DataFolder) -> list[str]:
+    "Every image's id, sorted (with or without a GT mask)."
+    return sorted({p.stem for s in self.image_subdirs if (self.root/s).is_dir() for p in (self.root/s).iterdir()
+                   if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")})
 
-    def split_ids(self, split_file: str | Path | None = None, # a file of ids, a split name ("train"), or None for every image
-                 ) -> list[str]:
-        "Image ids of a split file (one id per line) or split name, or of every image."
-        if split_file is None: return self.all_ids()
-        p, sets = Path(split_file), self.root/self.split_subdir
-        if not p.is_file() and (q := sets/f"{split_file}.txt").is_file(): p = q
-        if not p.is_file():
-            names = sorted(q.stem for q in sets.glob("*.txt")) if sets.is_dir() else []
-            raise FileNotFoundError(f"Split file {split_file} not found: there is no such file, and no split of that "
-                                    f"name in {sets} (split names there: {names or 'none'})")
-        return read_split_file(p)
+@patch
+def split_ids(self: DataFolder, split_file: str | Path | None = None, # a file of ids, a split name ("train"), or None for every image
+             ) -> list[str]:
+    "The image ids of a split file (one id per line) or split name, or of every image."
+    if split_file is None: return self.all_ids()
+    p, sets = Path(split_file), self.root/self.split_subdir
+    if not p.is_file() and (q := sets/f"{split_file}.txt").is_file(): p = q
+    if not p.is_file():
+        names = sorted(q.stem for q in sets.glob("*.txt")) if sets.is_dir() else []
+        raise FileNotFoundError(f"Split file {split_file} not found: there is no such file, and no split of that "
+                                f"name in {sets} (split names there: {names or 'none'})")
+    return read_split_file(p)
 
-    def with_gt(self, ids: list[str]) -> list[str]:
-        "The ids among `ids` that have a GT mask."
-        return [i for i in ids if self.gt_path(i) is not None]
+@patch
+def with_gt(self: DataFolder, ids: list[str], # image ids, e.g. a split's
+           ) -> list[str]:
+    "The ids among `ids` that have a GT mask."
+    return [i for i in ids if self.gt_path(i) is not None]
 
-    def image(self, image_id: str) -> np.ndarray:
-        "(H, W, 3) uint8 RGB of `image_id`."
-        return read_image(self.image_path(image_id), self.mapping)
+# %% ../nbs/02a_datasets.ipynb #96b2f877
+@patch
+def image(self: DataFolder, image_id: str, # the image's id
+         ) -> np.ndarray:
+    "(H, W, 3) uint8 RGB of `image_id`."
+    return read_image(self.image_path(image_id), self.mapping)
 
-    def size(self, image_id: str) -> tuple[int, int]:
-        "(height, width) of `image_id` from its file's header, without decoding the pixels."
-        return image_size(self.image_path(image_id))
+@patch
+def size(self: DataFolder, image_id: str, # the image's id
+        ) -> tuple[int, int]:
+    "(height, width) of `image_id` from its file's header, without decoding the pixels."
+    return image_size(self.image_path(image_id))
 
-    def gt(self, image_id: str) -> np.ndarray:
-        "(H, W) GT class ids, 255 = void; checked against the classes and the image size."
-        p = self.gt_path(image_id)
-        if p is None:
-            raise FileNotFoundError(f"No GT mask for {image_id}: {self.root} has no "
-                                    f"{' or '.join(s + '/' for s in self.mask_subdirs)}{image_id}.png")
-        gt = read_label_png(p)
-        if self.dataset.void != IGNORE: gt = np.where(gt == self.dataset.void, IGNORE, gt).astype(np.uint8)
-        if (bad := np.unique(gt[(gt >= self.dataset.n_classes) & (gt != IGNORE)])).size:
-            raise ValueError(f"GT {p} has class ids {bad[:10].tolist()}; {self.dataset.name} has 0..{self.dataset.n_classes - 1} "
-                             f"and void {self.dataset.void}")
-        if gt.shape != self.size(image_id):
-            h, w = self.size(image_id)
-            raise ValueError(f"GT {p} is {gt.shape[1]}x{gt.shape[0]} but image {self.image_path(image_id)} is {w}x{h}")
-        return gt
+@patch
+def gt(self: DataFolder, image_id: str, # the image's id (it must have a GT mask)
+      ) -> np.ndarray:
+    "(H, W) GT class ids, 255 = void; checked against the classes and the image size."
+    p = self.gt_path(image_id)
+    if p is None:
+        raise FileNotFoundError(f"No GT mask for {image_id}: {self.root} has no "
+                                f"{' or '.join(s + '/' for s in self.mask_subdirs)}{image_id}.png")
+    gt = read_label_png(p)
+    if self.dataset.void != IGNORE: gt = np.where(gt == self.dataset.void, IGNORE, gt).astype(np.uint8)
+    if (bad := np.unique(gt[(gt >= self.dataset.n_classes) & (gt != IGNORE)])).size:
+        raise ValueError(f"GT {p} has class ids {bad[:10].tolist()}; {self.dataset.name} has 0..{self.dataset.n_classes - 1} "
+                         f"and void {self.dataset.void}")
+    if gt.shape != self.size(image_id):
+        h, w = self.size(image_id)
+        raise ValueError(f"GT {p} is {gt.shape[1]}x{gt.shape[0]} but image {self.image_path(image_id)} is {w}x{h}")
+    return gt
 
 # %% ../nbs/02a_datasets.ipynb #683b3dd6
 class VOCLayout(DataFolder):

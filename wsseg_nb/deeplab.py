@@ -21,17 +21,28 @@ __all__ = ['ASPPv2', 'DeepLabV2', 'load_backbone', 'to_tensor', 'predict_probs',
 # %% ../nbs/07_deeplab.ipynb #aa308dd4
 class ASPPv2(nn.Module):
     "Four parallel dilated 3x3 convolutions to class scores, summed (DeepLabV2's head)."
-    def __init__(self, in_ch: int, n_classes: int, rates: Sequence[int] = (6, 12, 18, 24)):
+    def __init__(self, in_ch: int, # channels of the backbone's feature map
+                 n_classes: int, # class scores out (background included)
+                 rates: Sequence[int] = (6, 12, 18, 24), # dilation (= padding) of each parallel 3x3 convolution
+                ):
         super().__init__()
         self.convs = nn.ModuleList(nn.Conv2d(in_ch, n_classes, 3, padding=r, dilation=r, bias=True) for r in rates)
         for c in self.convs: nn.init.normal_(c.weight, std=0.01); nn.init.zeros_(c.bias)
 
-    def forward(self, x: Tensor) -> Tensor: return sum(c(x) for c in self.convs)
+    def forward(self, x: Tensor, # (B, in_ch, h, w) backbone features
+               ) -> Tensor:
+        "(B, n_classes, h, w) class scores: the sum of the dilated convolutions."
+        return sum(c(x) for c in self.convs)
 
+# %% ../nbs/07_deeplab.ipynb #31e38f4f
 class DeepLabV2(nn.Module):
     "Dilated timm ResNet (output stride 8) + ASPP-v2; logits at 1/8 of the input size."
-    def __init__(self, backbone: str = "resnet101", n_classes: int = 21, pretrained: bool = False,
-                 rates: Sequence[int] = (6, 12, 18, 24), freeze_bn: bool = True):
+    def __init__(self, backbone: str = "resnet101", # a timm ResNet name (resnet18, resnet50, resnet101, ...)
+                 n_classes: int = 21, # class scores out (background included)
+                 pretrained: bool = False, # timm's ImageNet weights for the backbone (needs the hub or timm's cache)
+                 rates: Sequence[int] = (6, 12, 18, 24), # ASPP-v2 dilation rates
+                 freeze_bn: bool = True, # fix batch-norm statistics and affine parameters (right for pretrained weights only)
+                ):
         super().__init__()
         self.backbone = timm.create_model(backbone, features_only=True, out_indices=(-1,), output_stride=8, pretrained=pretrained)
         if freeze_bn: self.backbone = freeze_batch_norm_2d(self.backbone)
@@ -43,7 +54,7 @@ class DeepLabV2(nn.Module):
     def forward(self, x: Tensor, # (B, 3, H, W) normalised images
                 msc: Sequence[float] | None = None, # extra input scales (DeepLab's MSC: 0.75, 0.5); None = one scale
                ) -> Tensor | list[Tensor]:
-        "Logits at 1/8 of the input; with `msc`, a list: the full input's, each rescaled input's, and their max."
+        "(B, C, H/8, W/8) logits; with `msc`, a list of such: the full input's, each rescaled input's, and their max."
         full = self.head(self.backbone(x)[-1])
         if msc is None: return full
         outs = [full] + [F.interpolate(self.head(self.backbone(F.interpolate(x, scale_factor=s, mode="bilinear",
@@ -51,14 +62,19 @@ class DeepLabV2(nn.Module):
                                        size=full.shape[-2:], mode="bilinear", align_corners=False) for s in msc]
         return outs + [torch.stack(outs).amax(0)]
 
-    def param_groups(self, lr: float, head_mult: float = 10.0) -> list[dict]:
-        "Backbone at `lr`, head at `head_mult` x `lr` (frozen parameters left out)."
+    def param_groups(self, lr: float, # the backbone's learning rate
+                     head_mult: float = 10.0, # the head's learning rate as a multiple of `lr`
+                    ) -> list[dict]:
+        "Two optimizer groups (with `base_lr`): backbone at `lr`, head at `head_mult` x `lr` (frozen parameters left out)."
         bb = [p for p in self.backbone.parameters() if p.requires_grad]
         return [{"params": bb, "lr": lr, "base_lr": lr},
                 {"params": list(self.head.parameters()), "lr": lr * head_mult, "base_lr": lr * head_mult}]
 
-def load_backbone(model: DeepLabV2, path: str | Path) -> dict:
-    "Load a backbone `state_dict` (e.g. a COCO-initialised ResNet in timm key names); returns matched/missing/unexpected counts."
+# %% ../nbs/07_deeplab.ipynb #2f4ababa
+def load_backbone(model: DeepLabV2, # the network whose backbone is overwritten in place
+                  path: str | Path, # a `state_dict` file in timm's ResNet key names (a `backbone.` prefix is dropped)
+                 ) -> dict:
+    "Counts of matched/missing/unexpected keys, after loading a backbone `state_dict` (e.g. a COCO-initialised ResNet) into `model`."
     sd = torch.load(path, map_location="cpu", weights_only=True)
     sd = {k.removeprefix("backbone."): v for k, v in sd.items()}
     r = model.backbone.load_state_dict(sd, strict=False)
@@ -69,13 +85,18 @@ def load_backbone(model: DeepLabV2, path: str | Path) -> dict:
     return {"matched": n - len(r.missing_keys), "missing": len(r.missing_keys), "unexpected": len(r.unexpected_keys)}
 
 # %% ../nbs/07_deeplab.ipynb #d9bc176d
-def to_tensor(image: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> Tensor:
-    "(H, W, 3) uint8 RGB -> (1, 3, H, W) normalised float."
+def to_tensor(image: np.ndarray, # (H, W, 3) uint8 RGB
+              mean: Sequence[float], # per-channel mean on the 0-1 scale (the backbone's `model.mean`)
+              std: Sequence[float], # per-channel standard deviation on the 0-1 scale
+             ) -> Tensor:
+    "(1, 3, H, W) float: the normalised image."
     x = torch.from_numpy(np.array(image, dtype=np.uint8, order="C")).permute(2, 0, 1).float().div_(255)
     return ((x - torch.tensor(mean)[:, None, None]) / torch.tensor(std)[:, None, None])[None]
 
+# %% ../nbs/07_deeplab.ipynb #1660aafa
 @torch.no_grad()
-def predict_probs(model: DeepLabV2, image: np.ndarray, # (H, W, 3) uint8 RGB
+def predict_probs(model: DeepLabV2, # the network (eval mode; its device is used)
+                  image: np.ndarray, # (H, W, 3) uint8 RGB
                   scales: Sequence[float] = (1.0,), # input scales
                   flip: bool = False, # also the mirrored image (averaged)
                   fuse: str = "mean", # scales: "mean" of the logits, or "max" (MSC)
@@ -99,14 +120,20 @@ def predict_probs(model: DeepLabV2, image: np.ndarray, # (H, W, 3) uint8 RGB
 
 # %% ../nbs/07_deeplab.ipynb #c237246d
 def crf_available() -> bool:
-    try: import pydensecrf.densecrf  # noqa: F401
+    "Whether the optional `pydensecrf` extra imports."
+    try: import pydensecrf.densecrf as dcrf
     except ImportError: return False
-    return True
+    return dcrf is not None
 
+# %% ../nbs/07_deeplab.ipynb #89947943
 def dense_crf(image: np.ndarray, # (H, W, 3) uint8 RGB
               probs: np.ndarray | Tensor, # (C, H, W) class probabilities
-              iters: int = 10, gauss_w: float = 3, gauss_xy: float = 1, bilat_w: float = 4, bilat_xy: float = 67,
-              bilat_rgb: float = 3,
+              iters: int = 10, # mean-field iterations
+              gauss_w: float = 3, # weight of the Gaussian smoothness kernel
+              gauss_xy: float = 1, # its spatial standard deviation, pixels
+              bilat_w: float = 4, # weight of the bilateral appearance kernel
+              bilat_xy: float = 67, # its spatial standard deviation, pixels
+              bilat_rgb: float = 3, # its colour standard deviation, 0-255 intensity units
              ) -> np.ndarray:
     "(C, H, W) float32 probabilities after mean-field inference of the dense CRF."
     try: import pydensecrf.densecrf as dcrf

@@ -25,7 +25,9 @@ from urllib.request import Request, urlopen
 
 from tqdm.auto import tqdm
 
-from .core import Param, call_cli, cli_errors, store_true, write_json_atomic, write_text_atomic
+from fastcore.script import Param, store_true
+from .cli import call_cli, cli_errors
+from .core import write_json_atomic, write_text_atomic
 
 # %% auto #0
 __all__ = ['SAM_CHECKPOINTS', 'RESOURCES', 'Resource', 'voc_root', 'DownloadError', 'verify_file', 'fetch', 'serve_folder',
@@ -35,14 +37,15 @@ __all__ = ['SAM_CHECKPOINTS', 'RESOURCES', 'Resource', 'voc_root', 'DownloadErro
 @dataclass(frozen=True)
 class Resource:
     "One downloadable file and how to check and unpack it."
-    urls: tuple[str, ...]
-    file: str
-    sha256: str | None = None
-    md5: str | None = None
-    size: int | None = None
+    urls: tuple[str, ...] # public addresses, tried in order
+    file: str # the file name under the download folder
+    sha256: str | None = None # the publisher's sha256; None = none published
+    md5: str | None = None # the publisher's md5 (VOC's only digest); None = none published
+    size: int | None = None # bytes; None = not known in advance
     unpack: str | None = None          # None (keep the file), "voc", "aug", "scribblesup"
-    note: str = ""
+    note: str = "" # what it is, for people (licence, origin)
 
+# %% ../nbs/12_download.ipynb #db6ed003
 SAM_CHECKPOINTS = {   # published by Meta: https://github.com/facebookresearch/segment-anything#model-checkpoints
     "vit_h": dict(file="sam_vit_h_4b8939.pth", size=2564550879,
                   sha256="a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e"),
@@ -65,8 +68,10 @@ RESOURCES: dict[str, Resource] = {
                             "scribble_annotation.zip", unpack="scribblesup", note="ScribbleSup scribbles (Lin et al. 2016)"),
 }
 
-def voc_root(dest: str | Path) -> Path:
-    "The VOC data root inside a download folder."
+# %% ../nbs/12_download.ipynb #c608a6ec
+def voc_root(dest: str | Path, # the download folder (`--dest`)
+            ) -> Path:
+    "The VOC data root inside a download folder: `dest/VOCdevkit/VOC2012`."
     return Path(dest) / "VOCdevkit" / "VOC2012"
 
 # %% ../nbs/12_download.ipynb #7b14650a
@@ -79,8 +84,11 @@ def _digest(path: Path, algo: str) -> str:
         for b in iter(lambda: f.read(1 << 20), b""): h.update(b)
     return h.hexdigest()
 
-def verify_file(path: Path, res: Resource) -> str:
-    "Raise DownloadError unless `path` has the resource's size and checksum; returns its sha256."
+# %% ../nbs/12_download.ipynb #d57ad941
+def verify_file(path: Path, # the downloaded (or partly downloaded) file
+                res: Resource, # what it should be: size and published checksums
+               ) -> str:
+    "The file's sha256, once its size and published checksums match `res` (else DownloadError)."
     size = path.stat().st_size
     if res.size is not None and size != res.size:
         raise DownloadError(f"{path} has {size} bytes, expected {res.size}")
@@ -93,6 +101,7 @@ def verify_file(path: Path, res: Resource) -> str:
                                 f"sent another file. It was deleted; run wsseg_download again")
     return sha
 
+# %% ../nbs/12_download.ipynb #ea4244e3
 def _stream(resp, part: Path, have: int, total: int | None, name: str, progress: bool) -> tuple[int, str | None]:
     "Append the response body to `part` from byte `have` on; returns (bytes now in it, why it stopped early or None)."
     got, lost = have, None
@@ -105,8 +114,14 @@ def _stream(resp, part: Path, have: int, total: int | None, name: str, progress:
             lost = f"connection lost ({type(e).__name__})"
     return got, lost
 
-def fetch(res: Resource, dest: str | Path, progress: bool = True, timeout: float = 60, mirror: str | None = None) -> Path:
-    "Download `res` to `dest/res.file` (resuming a `.part`), check it, rename it into place."
+# %% ../nbs/12_download.ipynb #afc98226
+def fetch(res: Resource, # what to download
+          dest: str | Path, # folder it is written into (made if missing)
+          progress: bool = True, # show a tqdm bar
+          timeout: float = 60, # seconds to wait for a server before trying the next address
+          mirror: str | None = None, # base URL to fetch `<mirror>/<file>` from instead of `res.urls`
+         ) -> Path:
+    "The path `dest/res.file`, downloaded (resuming a `.part`), checked and renamed into place."
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     path, part = dest / res.file, dest / (res.file + ".part")
     if path.is_file():
@@ -145,8 +160,10 @@ def fetch(res: Resource, dest: str | Path, progress: bool = True, timeout: float
 
 # %% ../nbs/12_download.ipynb #66baafe1
 @contextmanager
-def serve_folder(root: str | Path, faults: dict[str, str] | None = None) -> Iterator[str]:
-    "Serve `root` over HTTP on 127.0.0.1 (with Range support); yields the base URL."
+def serve_folder(root: str | Path, # folder whose files are served by name
+                 faults: dict[str, str] | None = None, # file name -> "truncate", "error" or "norange"; read per request, so it may change
+                ) -> Iterator[str]:
+    "Context manager yielding the base URL of an HTTP server for `root` on 127.0.0.1 (with Range support)."
     root, faults = Path(root), faults if faults is not None else {}
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -179,6 +196,7 @@ def _safe_members(names: Sequence[str], archive: Path) -> None:
         if p.is_absolute() or ".." in p.parts:
             raise DownloadError(f"{archive} holds an unsafe member {n!r} (absolute or '..'); refusing to unpack it")
 
+# %% ../nbs/12_download.ipynb #5eae6770
 def _extract(archive: Path, into: Path) -> None:
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as z:
@@ -196,6 +214,7 @@ def _extract(archive: Path, into: Path) -> None:
     else:
         raise DownloadError(f"{archive} is neither a zip nor a tar archive; delete it and download again")
 
+# %% ../nbs/12_download.ipynb #361443c2
 def _find_dir(root: Path, name: str) -> Path:
     hits = sorted((p for p in root.rglob(name) if p.is_dir() and "__MACOSX" not in p.parts), key=lambda p: len(p.parts))
     if not hits: raise DownloadError(f"the archive has no {name}/ folder; is it the right file?")
@@ -209,8 +228,12 @@ def _merge(src: Path, dst: Path) -> None:
         if p.is_dir(): _merge(p, q)
         else: os.replace(p, q)
 
-def unpack(name: str, archive: Path, dest: str | Path) -> Path:
-    "Unpack a downloaded archive into the VOC layout under `dest`; returns the VOC data root."
+# %% ../nbs/12_download.ipynb #e3e81090
+def unpack(name: str, # a key of RESOURCES (its `unpack` says how)
+           archive: Path, # the downloaded, checked archive
+           dest: str | Path, # the download folder; the data land in `voc_root(dest)`
+          ) -> Path:
+    "The VOC data root under `dest`, after unpacking a downloaded archive into the VOC layout."
     res, dest = RESOURCES[name], Path(dest)
     root, tmp = voc_root(dest), dest / f".unpack-{name}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -231,9 +254,14 @@ def unpack(name: str, archive: Path, dest: str | Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     return root
 
-def download(names: Sequence[str], dest: str | Path, progress: bool = True, mirror: str | None = None,
-             keep_archives: bool = True) -> dict[str, Path]:
-    "Fetch, check and unpack each named resource; returns where each ended up."
+# %% ../nbs/12_download.ipynb #0b0464d5
+def download(names: Sequence[str], # keys of RESOURCES
+             dest: str | Path, # the download folder
+             progress: bool = True, # show tqdm bars
+             mirror: str | None = None, # base URL to fetch `<mirror>/<file>` from instead of the public addresses
+             keep_archives: bool = True, # keep dataset archives after unpacking (False deletes them)
+            ) -> dict[str, Path]:
+    "Where each named resource ended up (a file, or the VOC data root), fetched, checked and unpacked; recorded ones skipped."
     unknown = [n for n in names if n not in RESOURCES]
     if unknown: raise ValueError(f"unknown resource(s) {unknown}; available: {', '.join(RESOURCES)}")
     dest, done = Path(dest), {}
@@ -251,6 +279,7 @@ def download(names: Sequence[str], dest: str | Path, progress: bool = True, mirr
         done[n] = out
     return done
 
+# %% ../nbs/12_download.ipynb #36e485d3
 @call_cli
 def wsseg_download(names: Param(f"what to fetch: {', '.join(RESOURCES)} (several allowed)", str, nargs="+", opt=False),
                    dest: Param("folder to download into; datasets land in DEST/VOCdevkit/VOC2012", str) = "data",

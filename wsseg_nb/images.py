@@ -66,6 +66,7 @@ def to_rgb8(a: np.ndarray, # (H, W) or (H, W, C) intensities of any numeric type
     if out.ndim == 2: out = out[..., None]
     return np.repeat(out, 3, axis=2) if out.shape[2] == 1 else out[..., :3]
 
+# %% ../nbs/02_images.ipynb #4aea96ad
 def read_image(path: str | Path, # a JPEG, PNG or TIFF: 8-bit RGB or gray, or 16-bit / 32-bit / float single-channel
                mapping: str = "percentile", # intensity mapping of images that are not 8-bit (see `to_rgb8`)
               ) -> np.ndarray:
@@ -112,6 +113,7 @@ def read_label_png(path: str | Path, # a palette (P) or grayscale (L) PNG of cla
         raise ValueError(f"Label map {path} could not be decoded ({type(e).__name__}: {e}): the file is truncated or "
                          "not a PNG; write it again") from None
 
+# %% ../nbs/02_images.ipynb #1ab4ee2b
 def label_png_bytes(label: np.ndarray, # (H, W) class ids, 255 = void/unlabelled
                     info: dict[str, str] | None = None, # text chunks, e.g. {"source": "simulated"}
                     palette: np.ndarray | None = None, # (256, 3) uint8 colours; None: VOC's
@@ -140,6 +142,7 @@ def label_png_info(path: str | Path, # a PNG
     "The text chunks of a PNG (e.g. its `source`)."
     with Image.open(path) as im: return dict(getattr(im, "text", {}) or {})
 
+# %% ../nbs/02_images.ipynb #11433b0e
 def class_ids_by_colour(path: str | Path, # a label PNG
                         label: np.ndarray, # (H, W) its pixel values, as `read_label_png` gives them
                         colours: np.ndarray, # (256, 3) uint8: the colour of each class id (a dataset's `colours()`)

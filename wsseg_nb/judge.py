@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -14,13 +14,15 @@ from scipy import ndimage
 
 from .core import check_cancelled
 from .baselines import fill_boxes, grabcut, nearest_fill, random_walk
-from .constraints import (DEFAULT_CONSTRAINTS, DEFAULT_REDUCE, formula_truth, working_size, working_superpixels)
+from .constraints import DEFAULT_CONSTRAINTS, DEFAULT_REDUCE, working_size
+from .formula import formula_truth
+from .superpixels import working_superpixels
 from .weak import WeakLabels
 from .learner import LearnerConfig, logic_learner
 
 # %% auto #0
-__all__ = ['CANDIDATES', 'BOX_CANDIDATES', 'SCRIBBLE_CANDIDATES', 'select_by_formula', 'judged_regions', 'JudgeConfig',
-           'judge_config', 'logic_label']
+__all__ = ['CANDIDATES', 'BOX_CANDIDATES', 'SCRIBBLE_CANDIDATES', 'SCRIBBLE_PINNED', 'select_by_formula', 'judged_regions',
+           'JudgeConfig', 'logic_label']
 
 # %% ../nbs/05c_judge.ipynb #cff4ef16
 def select_by_formula(candidates: dict[str, np.ndarray], # name -> (H, W) uint8 label map
@@ -28,12 +30,12 @@ def select_by_formula(candidates: dict[str, np.ndarray], # name -> (H, W) uint8 
                       image: np.ndarray, # (H, W, 3) RGB, for the border constraint's superpixels
                       constraints: Sequence[str] = DEFAULT_CONSTRAINTS, # the judge's formula
                       size: int = 128, # the judge's working long side
-                      reduce: str = DEFAULT_REDUCE,
+                      reduce: str = DEFAULT_REDUCE, # the judge's reading of "and": sum (one conjunction) or mean
                       stats: Counter | None = None, # "chosen:<name>" per image and per box swapped in
                       things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
                       confidence: float = 0.95, # how sure the soft map the formula judges is of each label
                      ) -> np.ndarray:
-    "The candidate with the truest formula, then region by region (boxes; without boxes, where candidates disagree) each candidate where it raises the truth."
+    "(H, W) uint8 label map: the candidate with the truest formula, then region by region (boxes; without boxes, where candidates disagree) each candidate where it raises the truth."
     sp = working_superpixels(image, working_size(weak.height, weak.width, size)) if "border" in constraints else None
     truth = lambda m: formula_truth(m, weak, size=size, constraints=constraints, reduce=reduce, superpixels=sp, things=things,
                                   confidence=confidence)
@@ -51,11 +53,12 @@ def select_by_formula(candidates: dict[str, np.ndarray], # name -> (H, W) uint8 
                 if stats is not None: stats[f"region:{name}"] += 1
     return cur
 
+# %% ../nbs/05c_judge.ipynb #6da22f43
 def judged_regions(candidates: dict[str, np.ndarray], # name -> (H, W) label map
                    weak: WeakLabels, # the image's weak labels
                    min_pixels: int = 20, # smaller disagreements are not judged one by one
                   ) -> list:
-    "Where the judge tries each candidate: the boxes, largest first; without boxes, each connected region where candidates disagree, largest first."
+    "The regions (slice pairs or (H, W) bool masks) where the judge tries each candidate: the boxes, largest first; without boxes, each connected region where candidates disagree, largest first."
     if weak.boxes:
         return [(slice(b.box_xyxy[1], b.box_xyxy[3]), slice(b.box_xyxy[0], b.box_xyxy[2])) for b in sorted(weak.boxes, key=lambda b: -b.area)]
     maps = list(candidates.values())
@@ -69,9 +72,11 @@ def judged_regions(candidates: dict[str, np.ndarray], # name -> (H, W) label map
 CANDIDATES = ("grabcut", "learner", "boxes", "nearest", "random_walker")
 BOX_CANDIDATES, SCRIBBLE_CANDIDATES = ("grabcut", "learner"), ("learner",)   # by default, by what an image has
 
+SCRIBBLE_PINNED = ("size", "pool_segments")   # the scribble learner keeps its own: scribble-only images need the finer grid
+
 @dataclass(frozen=True, kw_only=True)
 class JudgeConfig:
-    "The `logic` method's candidates and judge."
+    "The `logic` method's candidates, its learners and its judge: one typed config, passed whole."
     judge: tuple[str, ...] = DEFAULT_CONSTRAINTS    # the formula that chooses
     judge_size: int = 128                           # its working long side
     judge_reduce: str = DEFAULT_REDUCE              # its reading of "and"
@@ -80,34 +85,32 @@ class JudgeConfig:
     grabcut_margin: float = 0.25                    # GrabCut on the box plus this much of it around
     grabcut_pixels: int = 60000                     # ... on a copy of at most this many pixels
     walker_beta: float = 3000.0                     # the random walker's edge penalty (as a candidate; ACDC tune half)
-    learner: dict = field(default_factory=lambda: {"steps": 40, "size": 96})   # LearnerConfig overrides
-    scribble_learner: dict = field(default_factory=lambda: {"size": 256, "pool_segments": 0})   # more of them, for images without boxes
+    learner: LearnerConfig = field(default_factory=lambda: LearnerConfig(steps=40, size=96))   # the learner candidate on images with boxes
+    scribble_learner: LearnerConfig = field(default_factory=lambda: LearnerConfig(steps=40, size=256, pool_segments=0))   # ... on images without boxes
 
     def __post_init__(self):
         bad = [c for c in self.candidates if c not in CANDIDATES]
         if bad: raise ValueError(f"candidates {list(self.candidates)}: expected one or more of {CANDIDATES}")
 
-def judge_config(**options) -> JudgeConfig:
-    "A JudgeConfig from flat options: its own fields, and LearnerConfig fields for the learner."
-    own = {f.name for f in fields(JudgeConfig)}
-    learner_keys = {f.name for f in fields(LearnerConfig)}
-    unknown = set(options) - own - learner_keys
-    if unknown: raise ValueError(f"unknown option(s) {sorted(unknown)} for --method logic; known: {sorted(own | learner_keys)}")
-    learner = {**JudgeConfig().learner, **options.pop("learner", {}), **{k: options.pop(k) for k in list(options) if k not in own}}
-    return JudgeConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}, learner=learner)
+    def with_learner(self, **changes) -> JudgeConfig:
+        "A copy with `changes` (LearnerConfig fields) made to both learners, but for the scribble learner's SCRIBBLE_PINNED."
+        pinned = {k: v for k, v in changes.items() if k not in SCRIBBLE_PINNED}
+        return replace(self, learner=replace(self.learner, **changes), scribble_learner=replace(self.scribble_learner, **pinned))
 
+# %% ../nbs/05c_judge.ipynb #d9e95f63
 def logic_label(image: np.ndarray, # (H, W, 3) uint8 RGB
-                weak: WeakLabels,
+                weak: WeakLabels, # its weak labels
+                cfg: JudgeConfig | None = None, # candidates, learners, judge (default: JudgeConfig())
+                *,
                 use_scribbles: bool = True, # scribbles seed the candidates and are painted on the result
                 stats: Counter | None = None, # which candidate the judge chose, per image and per box
                 things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
-                **options, # JudgeConfig fields, LearnerConfig fields
                ) -> np.ndarray:
-    "Pseudo-labeller `(image, weak) -> (H, W) uint8`: appearance models propose (GrabCut and the logic learner; from scribbles alone, the random walker, the nearest scribble and the learner), the formula chooses."
-    cfg = judge_config(**options)
+    "(H, W) uint8 pseudo-label: appearance models propose (GrabCut and the logic learner; from scribbles alone, the learner), the formula chooses."
+    cfg = cfg or JudgeConfig()
     if not use_scribbles: weak = weak.without_scribbles()
     make = {"grabcut": lambda: grabcut(image, weak, crop_margin=cfg.grabcut_margin, max_pixels=cfg.grabcut_pixels, things=things),
-            "learner": lambda: logic_learner(image, weak, things=things, **{**cfg.learner, **({} if weak.boxes else cfg.scribble_learner)}),
+            "learner": lambda: logic_learner(image, weak, cfg.learner if weak.boxes else cfg.scribble_learner, things=things),
             "boxes": lambda: fill_boxes(image, weak, use_scribbles=True, things=things),
             "nearest": lambda: nearest_fill(image, weak), "random_walker": lambda: random_walk(image, weak, beta=cfg.walker_beta)}
     names = cfg.candidates or (BOX_CANDIDATES if weak.boxes else SCRIBBLE_CANDIDATES)

@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .core import check_cancelled
-from .constraints import ImageLabels, OFFSETS, build_loss, encode_weak, slic_superpixels, working_size
+from .constraints import ImageLabels, OFFSETS, build_loss, encode_weak, working_size
+from .superpixels import slic_superpixels
 from .relations import shifted
 from .baselines import walker_probabilities
 from .weak import WeakLabels
@@ -27,13 +28,15 @@ __all__ = ['lab_image', 'pixel_features', 'seed_weights', 'colour_posterior', 'w
            'LearnerConfig', 'train_logic_learner', 'superpixel_pool', 'logic_learner']
 
 # %% ../nbs/05b_learner.ipynb #e9553ed4
-def lab_image(image: np.ndarray) -> np.ndarray:
+def lab_image(image: np.ndarray, # (h, w, 3) uint8 RGB
+             ) -> np.ndarray:
     "(h, w, 3) float32 Lab in [0, 1] of an RGB uint8 image."
     return cv2.cvtColor(image, cv2.COLOR_RGB2LAB).astype(np.float32) / 255.0
 
 def pixel_features(image_small: np.ndarray, # (h, w, 3) uint8 RGB at the working size
                    superpixels: np.ndarray, # (h, w) ids
-                   n_fourier: int = 8, seed: int = 0,
+                   n_fourier: int = 8, # random Fourier frequencies of position (2·n_fourier sin/cos features)
+                   seed: int = 0, # seed of the random Fourier projection
                   ) -> tuple[Tensor, np.ndarray]:
     "((h*w, F) float32 features, (h, w, 3) float32 Lab in [0, 1])."
     h, w = image_small.shape[:2]
@@ -50,8 +53,11 @@ def pixel_features(image_small: np.ndarray, # (h, w, 3) uint8 RGB at the working
     return torch.from_numpy(feats), cielab
 
 # %% ../nbs/05b_learner.ipynb #91b0fdfb
-def seed_weights(labels: ImageLabels, box_weight: float = 0.3, scribble_weight: float = 20.0) -> np.ndarray:
-    "(C, h, w) seed weight of each pixel for each channel's colour histogram."
+def seed_weights(labels: ImageLabels, # the image's encoded labels at the working size
+                 box_weight: float = 0.3, # weight of a box's pixels for its class
+                 scribble_weight: float = 20.0, # weight of scribbled pixels (and positive points) for their class
+                ) -> np.ndarray:
+    "(C, h, w) float32 seed weight of each pixel for each channel's colour histogram."
     C, h, w = labels.n_channels, labels.height, labels.width
     wts = np.zeros((C, h, w), np.float32)
     if labels.boxes and labels.things is None: wts[0][~labels.inside_any.numpy()] = 1.0   # VOC: outside the boxes is background
@@ -64,9 +70,10 @@ def seed_weights(labels: ImageLabels, box_weight: float = 0.3, scribble_weight: 
     return wts
 
 def colour_posterior(cielab: np.ndarray, # (h, w, 3) Lab in [0, 1]
-                     labels: ImageLabels,
+                     labels: ImageLabels, # the encoded labels at the same size (their `allowed` masks the result)
                      weights: np.ndarray, # (C, h, w) per-channel pixel weights (seed_weights or memberships)
-                     bins: int = 16, smoothing: float = 1.0,
+                     bins: int = 16, # histogram bins per Lab channel (bins³ cells)
+                     smoothing: float = 1.0, # pseudo-count spread over all cells of each histogram
                     ) -> Tensor:
     "(C, h, w) log-posterior of each channel under weighted Lab histograms (−inf where not allowed)."
     C = labels.n_channels
@@ -99,7 +106,8 @@ def walker_posterior(image_small: np.ndarray, # (h, w, 3) uint8 RGB at the worki
 
 # %% ../nbs/05b_learner.ipynb #cbbca034
 def contrast_weights(cielab: np.ndarray, # (h, w, 3) Lab in [0, 1]
-                     connectivity: int = 4) -> Tensor:
+                     connectivity: int = 4, # 4 or 8 neighbours (`OFFSETS`)
+                    ) -> Tensor:
     "(K, h, w) neighbour weights in [0, 1], one map per offset of the neighbourhood."
     t = torch.from_numpy(cielab).permute(2, 0, 1)
     d2 = torch.stack([((t - shifted(t, dy, dx, pad=float("nan")))**2).sum(0) for dy, dx in OFFSETS[connectivity]])
@@ -112,16 +120,16 @@ class LearnerConfig:
     "Hyper-parameters of the per-image logic learner (defaults: best found on voc_mini, see above)."
     size: int = 128                 # working long side (pixels)
     steps: int = 100                # Adam steps
-    lr: float = 0.1
+    lr: float = 0.1                 # Adam learning rate
     model: str = "logits"           # "logits" (per-pixel, colour-initialised) or "mlp" (over pixel features)
     hidden: int = 64                # MLP width
-    constraints: tuple[str, ...] = ("background", "tightness", "scribble", "neighbourhood", "border",
+    constraints: tuple[str, ...] = ("background", "tightness", "scribble", "neighbourhood", "border",   # the formula, by constraint name ("colour": the appearance predicate)
                                     "exclusivity", "box_fill", "colour", "points", "tags")
-    weights: dict = field(default_factory=lambda: {"box_fill": 1.0, "colour": 3.0, "border": 3.0})
+    weights: dict = field(default_factory=lambda: {"box_fill": 1.0, "colour": 3.0, "border": 3.0})   # constraint name -> weight; others weigh 1
     reduce: str = "mean"            # the loss reading ("sum": one conjunction / pixels; "mean": per constraint)
     allowed_by_construction: bool = True  # mask disallowed classes; background and exclusivity then hold by construction
-    contrast_gating: bool = True
-    connectivity: int = 4
+    contrast_gating: bool = True    # discount neighbour groundings across strong image edges (`contrast_weights`)
+    connectivity: int = 4           # the neighbourhood constraint's 4 or 8 neighbours
     n_segments: int = 300           # SLIC superpixels at the working size (border precision)
     bins: int = 16                  # colour histogram bins per Lab channel
     box_weight: float = 0.3         # colour seeds: weight of box pixels for their class
@@ -131,8 +139,9 @@ class LearnerConfig:
     walker_floor: float = 0.05      # walker: the least probability a class keeps (how sure the start is: the formula may overrule it)
     walker_beta: float = 3000.0     # walker: its edge penalty (ACDC tune half: 82.5 mean foreground Dice against 79.9 at WSL4MIS's 100)
     pool_segments: int = 1000       # full-resolution SLIC superpixels for the output (0 = no pooling)
-    seed: int = 0
+    seed: int = 0                   # seeds torch (the MLP's initialisation) and the Fourier features
 
+# %% ../nbs/05b_learner.ipynb #e97215a1
 def _mlp(n_in: int, hidden: int, n_out: int) -> nn.Module:
     return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, n_out))
 
@@ -147,13 +156,29 @@ def _parametrise(small: np.ndarray, sp: np.ndarray, log_q: Tensor, n_classes: in
     net = _mlp(feats.shape[1], cfg.hidden, n_classes)
     return list(net.parameters()), lambda: net(feats).T.reshape(n_classes, h, w)
 
+# %% ../nbs/05b_learner.ipynb #d235d664
+def _appearance(small: np.ndarray, # (h, w, 3) uint8 RGB at the working size
+                lab_px: np.ndarray, # (h, w, 3) float32 Lab in [0, 1] of `small`
+                labels: ImageLabels, # the encoded labels at the working size
+                seeds: np.ndarray, # (C, h, w) colour seed weights (`seed_weights`)
+                cfg: LearnerConfig, # its `appearance`, walker and colour-model settings
+               ) -> tuple[bool, Tensor]:
+    "(whether the walker started it, (C, h, w) log-posterior q): the appearance predicate's start."
+    if cfg.appearance not in ("colour", "walker", "walker+colour", "auto"): raise ValueError(f"appearance={cfg.appearance!r}; expected colour, walker or auto")
+    walker = cfg.appearance in ("walker", "walker+colour") or (cfg.appearance == "auto" and not labels.boxes and labels.has("scribbles"))
+    log_q = walker_posterior(small, labels, cfg.walker_floor, cfg.walker_beta) if walker else None
+    if log_q is None: walker, log_q = False, colour_posterior(lab_px, labels, seeds, cfg.bins)
+    elif cfg.appearance == "walker+colour": log_q = torch.log_softmax(log_q + colour_posterior(lab_px, labels, seeds, cfg.bins), 0)
+    return walker, log_q
+
+# %% ../nbs/05b_learner.ipynb #aaa3d681
 def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
-                        weak: WeakLabels,
+                        weak: WeakLabels, # its weak labels, at the image's size
                         cfg: LearnerConfig | None = None, # default: LearnerConfig()
                         history: list | None = None, # if given, per-step {name: log-truth} is appended
                         things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
                        ) -> tuple[Tensor, ImageLabels]:
-    "Train on one image; returns ((C, h, w) logits at the working size, the encoded labels)."
+    "((C, h, w) logits at the working size, the encoded labels) of the learner trained on one image."
     cfg = cfg or LearnerConfig()
     torch.manual_seed(cfg.seed)
     H, W = image.shape[:2]
@@ -167,11 +192,7 @@ def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
     nb_opts = {"connectivity": cfg.connectivity}
     if cfg.contrast_gating: nb_opts["weights"] = contrast_weights(lab_px, cfg.connectivity)
     seeds = seed_weights(labels, cfg.box_weight, cfg.scribble_weight)
-    if cfg.appearance not in ("colour", "walker", "walker+colour", "auto"): raise ValueError(f"appearance={cfg.appearance!r}; expected colour, walker or auto")
-    walker = cfg.appearance in ("walker", "walker+colour") or (cfg.appearance == "auto" and not labels.boxes and labels.has("scribbles"))
-    log_q = walker_posterior(small, labels, cfg.walker_floor, cfg.walker_beta) if walker else None
-    if log_q is None: walker, log_q = False, colour_posterior(lab_px, labels, seeds, cfg.bins)
-    elif cfg.appearance == "walker+colour": log_q = torch.log_softmax(log_q + colour_posterior(lab_px, labels, seeds, cfg.bins), 0)
+    walker, log_q = _appearance(small, lab_px, labels, seeds, cfg)
     use_colour = "colour" in cfg.constraints
     weights = {k: v for k, v in cfg.weights.items() if k != "colour" or use_colour}
     vacuous = ("background", "exclusivity") if cfg.allowed_by_construction else ()   # true by construction: zero gradient
@@ -193,25 +214,28 @@ def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
     with torch.no_grad():
         return forward().masked_fill(blocked, -1e4), labels
 
+# %% ../nbs/05b_learner.ipynb #e1280bc2
 def superpixel_pool(prob: Tensor, # (C, H, W) memberships
                     superpixels: np.ndarray, # (H, W) ids
                    ) -> Tensor:
-    "Each pixel gets the mean membership of its superpixel."
+    "(C, H, W) memberships: each pixel the mean membership of its superpixel."
     C = prob.shape[0]
     sp = torch.from_numpy(superpixels.astype(np.int64)).reshape(-1)
     n = int(sp.max()) + 1
     sums = torch.zeros(C, n, dtype=prob.dtype).index_add_(1, sp, prob.reshape(C, -1))
     return (sums / torch.bincount(sp, minlength=n).clamp(min=1))[:, sp].reshape(prob.shape)
 
+# %% ../nbs/05b_learner.ipynb #63ac939a
 def logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
                   weak: WeakLabels, # its boxes and scribbles
+                  cfg: LearnerConfig | None = None, # the learner's settings (default: LearnerConfig())
+                  *,
                   use_scribbles: bool = True, # train on the scribbles and paint them on the result
                   stats: Counter | None = None, # "images" counted in place
                   things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
-                  **cfg_overrides, # LearnerConfig fields
                  ) -> np.ndarray:
-    "Pseudo-labeller `(image, weak) -> (H, W) uint8`: the logic learner alone (a candidate of `--method logic`)."
-    cfg = LearnerConfig(**cfg_overrides)
+    "(H, W) uint8 pseudo-label of the logic learner alone (a candidate of `--method logic`)."
+    cfg = cfg or LearnerConfig()
     if not use_scribbles: weak = weak.without_scribbles()
     logits, labels = train_logic_learner(image, weak, cfg, things=things)
     H, W = image.shape[:2]

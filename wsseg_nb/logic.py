@@ -37,7 +37,7 @@ class _LogOneMinusExp(torch.autograd.Function):
 
 def lnot(x: Tensor, # log-truths, (-inf, 0]
         ) -> Tensor:
-    "Negation: log(1 - exp(x)), stable, never NaN, finite gradient (see the clamp above)."
+    "log(1 - exp(x)), same shape as `x`: the negation, stable, never NaN, finite gradient (see the clamp above)."
     if x.dtype in (torch.float16, torch.bfloat16):
         return _LogOneMinusExp.apply(x.float()).to(x.dtype)
     return _LogOneMinusExp.apply(x)
@@ -60,20 +60,22 @@ def log_complement(logits: Tensor, # class scores; softmax along `dim` gives the
     return torch.where(is_top, via_others.expand_as(z), via_log1p)
 
 # %% ../nbs/01_logic.ipynb #2a2478c0
-def land(*xs: Tensor) -> Tensor:
-    "Conjunction (product t-norm): the broadcast sum of the log-truths."
+def land(*xs: Tensor, # log-truths, broadcastable to one shape
+        ) -> Tensor:
+    "The broadcast sum of the log-truths: their conjunction under the product t-norm."
     if not xs: raise ValueError("land() needs at least one log-truth tensor")
     return functools.reduce(torch.add, xs)
 
-def lor(*xs: Tensor) -> Tensor:
-    "Disjunction: not(and(not x, ...)), i.e. 1 - prod(1 - p) in probability space."
+def lor(*xs: Tensor, # log-truths, broadcastable to one shape
+       ) -> Tensor:
+    "The log-truth of the disjunction: not(and(not x, ...)), i.e. 1 - prod(1 - p) in probability space."
     return lnot(land(*(lnot(x) for x in xs)))
 
 def limplies(a: Tensor, # log-truth of the premise
              b: Tensor | None = None, # log-truth of the conclusion (or give `not_b`)
              not_b: Tensor | None = None, # its exact complement log(1 − q), if known
             ) -> Tensor:
-    "Implication a → b: not(a and not b), i.e. 1 - p + p·q in probability space."
+    "The log-truth of a → b: not(a and not b), i.e. 1 - p + p·q in probability space."
     if not_b is None:
         if b is None: raise ValueError("limplies needs the conclusion b or its exact complement not_b")
         not_b = lnot(b)
@@ -91,7 +93,7 @@ def forall(x: Tensor, # log-truths
            mask: Tensor | None = None, # bool, broadcastable to x: which groundings count
            reduce: str = "sum", # "sum" (product t-norm) or "mean" (log geometric mean)
           ) -> Tensor:
-    "Universal quantifier: the (masked) sum of log-truths over `dim`, or their mean."
+    "The log-truth of ∀ over `dim` (reduced away): the (masked) sum of log-truths, or their mean."
     if reduce not in ("sum", "mean"): raise ValueError(f"reduce must be 'sum' or 'mean', got {reduce!r}")
     dims = _dims(x, dim)
     if mask is not None:
@@ -117,7 +119,7 @@ def exists(x: Tensor, # log-truths
            mask: Tensor | None = None, # bool, broadcastable to x: which groundings count
            not_x: Tensor | None = None, # exact log(1 - p) of the groundings, if known (else lnot(x))
           ) -> Tensor:
-    "Existential quantifier: not(forall(not x)), i.e. 1 - prod(1 - p); exact when every p is tiny."
+    "The log-truth of ∃ over `dim` (reduced away): not(forall(not x)), i.e. 1 - prod(1 - p); exact when every p is tiny."
     none_true = forall(lnot(x) if not_x is None else not_x, dim=dim, mask=mask)   # log Π(1 - p)
     out = lnot(none_true)
     few = none_true > -EXISTS_SWITCH
@@ -128,7 +130,7 @@ def exists(x: Tensor, # log-truths
 def weighted_and(terms: Mapping[str, Tensor] | Sequence[Tensor], # log-truths, each a scalar (or same shape)
                  weights: Mapping[str, float] | Sequence[float] | None = None, # default 1 each; a name missing from a mapping gets 1
                 ) -> Tensor:
-    "Weighted conjunction Σ w_i · t_i of log-truths (the loss is its negation), in float32 or wider."
+    "The weighted conjunction Σ w_i · t_i of the log-truths (the loss is its negation), in float32 or wider."
     if isinstance(terms, Mapping):
         w = weights or {}
         if not isinstance(w, Mapping): raise TypeError("weights must be a mapping when terms is a mapping")

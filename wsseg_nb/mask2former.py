@@ -15,7 +15,7 @@ __all__ = ['MASK2FORMER_HUB', 'semantic_to_targets', 'mask2former_config', 'buil
 
 # %% ../nbs/08_mask2former.ipynb #5fecbcea
 def semantic_to_targets(label: Tensor | np.ndarray, # (H, W) class ids, 255 = ignore
-                        ignore_index: int = 255,
+                        ignore_index: int = 255, # the label that belongs to no target mask
                        ) -> tuple[Tensor, Tensor]:
     "(masks (n, H, W) float, class ids (n,) long): one binary mask per class present."
     label = torch.as_tensor(np.asarray(label) if not isinstance(label, Tensor) else label)
@@ -31,7 +31,9 @@ MASK2FORMER_HUB = {"swin-tiny": "facebook/mask2former-swin-tiny-ade-semantic",
 _SWIN = {"swin-tiny": (96, [2, 2, 6, 2], [3, 6, 12, 24], 7), "swin-small": (96, [2, 2, 18, 2], [3, 6, 12, 24], 7),
          "swin-base": (128, [2, 2, 18, 2], [4, 8, 16, 32], 12), "swin-large": (192, [2, 2, 18, 2], [6, 12, 24, 48], 12)}
 
-def mask2former_config(name: str = "tiny", n_classes: int = 21):
+def mask2former_config(name: str = "tiny", # "tiny" (tests, CPU smoke runs) or a key of MASK2FORMER_HUB (swin-tiny ... swin-large)
+                       n_classes: int = 21, # classes of the class head (background included)
+                      ):
     "A `Mask2FormerConfig` for `tiny` or a published Swin size (random weights)."
     from transformers import Mask2FormerConfig, SwinConfig
     stages = ["stage1", "stage2", "stage3", "stage4"]
@@ -45,7 +47,11 @@ def mask2former_config(name: str = "tiny", n_classes: int = 21):
     bb = SwinConfig(embed_dim=dim, depths=depths, num_heads=heads, window_size=win, out_features=stages)
     return Mask2FormerConfig(backbone_config=bb, num_labels=n_classes, num_queries=100)
 
-def build_mask2former(name: str = "tiny", n_classes: int = 21, pretrained: bool = False):
+# %% ../nbs/08_mask2former.ipynb #8671b07c
+def build_mask2former(name: str = "tiny", # "tiny" or a key of MASK2FORMER_HUB
+                      n_classes: int = 21, # classes of the class head (a hub model's head is re-initialised for them)
+                      pretrained: bool = False, # the hub's ADE20k weights (published sizes only; "tiny" stays random)
+                     ):
     "A `Mask2FormerForUniversalSegmentation` (hub weights when `pretrained` and a published size)."
     from transformers import Mask2FormerForUniversalSegmentation
     if pretrained and name != "tiny":
@@ -55,16 +61,24 @@ def build_mask2former(name: str = "tiny", n_classes: int = 21, pretrained: bool 
     return Mask2FormerForUniversalSegmentation(mask2former_config(name, n_classes))
 
 # %% ../nbs/08_mask2former.ipynb #fb277fc9
-def mask2former_loss(model, pixel_values: Tensor, labels: Tensor, ignore_index: int = 255) -> Tensor:
-    "The model's loss for a batch of normalised images (B, 3, H, W) and label maps (B, H, W)."
+def mask2former_loss(model, # a `Mask2FormerForUniversalSegmentation` (from `build_mask2former`)
+                     pixel_values: Tensor, # (B, 3, H, W) normalised images
+                     labels: Tensor, # (B, H, W) class ids
+                     ignore_index: int = 255, # the label that belongs to no target mask
+                    ) -> Tensor:
+    "The model's scalar loss (a 0-d tensor) for a batch of normalised images (B, 3, H, W) and label maps (B, H, W)."
     targets = [semantic_to_targets(l, ignore_index) for l in labels]
     dev = pixel_values.device
     out = model(pixel_values=pixel_values, mask_labels=[m.to(dev) for m, _ in targets],
                 class_labels=[c.to(dev) for _, c in targets])
     return out.loss
 
+# %% ../nbs/08_mask2former.ipynb #b1a50a19
 @torch.no_grad()
-def mask2former_predict(model, pixel_values: Tensor, target_size: tuple[int, int]) -> np.ndarray:
+def mask2former_predict(model, # a `Mask2FormerForUniversalSegmentation` (eval mode)
+                        pixel_values: Tensor, # (1, 3, h, w) one normalised image
+                        target_size: tuple[int, int], # (H, W) of the map returned
+                       ) -> np.ndarray:
     "(H, W) uint8 semantic map for one normalised image (1, 3, h, w), resized to `target_size`."
     from transformers import Mask2FormerImageProcessor
     out = model(pixel_values=pixel_values)

@@ -15,8 +15,8 @@ __all__ = ['confusion_matrix', 'iou_from_confusion', 'mean_iou', 'dice_from_conf
 # %% ../nbs/04_metrics.ipynb #afda8292
 def confusion_matrix(pred: np.ndarray, # (H,W) or any shape, predicted class ids
                      gt: np.ndarray, # same shape, GT class ids, `ignore_index` = void
-                     n_classes: int = 21,
-                     ignore_index: int = 255,
+                     n_classes: int = 21, # how many classes (ids 0..n_classes-1)
+                     ignore_index: int = 255, # the GT's void value: those pixels are not counted
                      no_prediction: int | None = None, # a prediction value meaning "no prediction" (e.g. 255): a miss
                     ) -> np.ndarray:
     "(n_classes, n_classes) int64 counts, rows = GT, columns = prediction; void GT pixels skipped. With `no_prediction`, one more column counts the GT pixels left unpredicted."
@@ -36,8 +36,9 @@ def confusion_matrix(pred: np.ndarray, # (H,W) or any shape, predicted class ids
                                        "; is n_classes right, or does the prediction use 255?"))
     return np.bincount(g * cols + p, minlength=n_classes * cols).reshape(n_classes, cols)
 
-def iou_from_confusion(conf: np.ndarray) -> np.ndarray:
-    "Per-class IoU; NaN for classes absent from both GT and prediction. An extra last column (unpredicted pixels) counts as misses."
+def iou_from_confusion(conf: np.ndarray, # (C, C) or (C, C+1) counts from `confusion_matrix`, rows = GT
+                      ) -> np.ndarray:
+    "(C,) per-class IoU; NaN for classes absent from both GT and prediction. An extra last column (unpredicted pixels) counts as misses."
     conf = np.asarray(conf, dtype=np.float64)
     n = conf.shape[0]
     tp = np.diag(conf[:, :n])
@@ -45,13 +46,15 @@ def iou_from_confusion(conf: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(union > 0, tp / union, np.nan)
 
-def mean_iou(conf: np.ndarray) -> float:
-    "mIoU over classes present in GT or prediction (NaN classes left out)."
+def mean_iou(conf: np.ndarray, # (C, C) or (C, C+1) counts from `confusion_matrix`, rows = GT
+            ) -> float:
+    "The mIoU (0..1) over classes present in GT or prediction (NaN classes left out)."
     iou = iou_from_confusion(conf)
     return float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan")
 
-def dice_from_confusion(conf: np.ndarray) -> np.ndarray:
-    "Per-class Dice 2TP / (2TP + FP + FN) = 2 IoU / (1 + IoU); NaN for classes absent from both GT and prediction."
+def dice_from_confusion(conf: np.ndarray, # (C, C) or (C, C+1) counts from `confusion_matrix`, rows = GT
+                       ) -> np.ndarray:
+    "(C,) per-class Dice 2TP / (2TP + FP + FN) = 2 IoU / (1 + IoU); NaN for classes absent from both GT and prediction."
     iou = iou_from_confusion(conf)
     return 2 * iou / (1 + iou)
 
@@ -59,9 +62,9 @@ def dice_from_confusion(conf: np.ndarray) -> np.ndarray:
 @dataclass
 class SegMetric:
     "Accumulates a confusion matrix over images; `result()` gives mIoU, per-class IoU and Dice in percent."
-    n_classes: int = 21
-    ignore_index: int = 255
-    class_names: tuple[str, ...] | None = None
+    n_classes: int = 21               # how many classes (ids 0..n_classes-1)
+    ignore_index: int = 255           # the GT's void value: those pixels are not counted
+    class_names: tuple[str, ...] | None = None   # names for the result's per-class entries; None: the ids as strings
     no_prediction: int | None = 255   # a prediction of this value is "no prediction": a miss of the GT class there
     background: int | None = 0        # the class left out of the mean foreground Dice (None: every class is foreground)
 
@@ -69,14 +72,16 @@ class SegMetric:
         self.conf = np.zeros((self.n_classes, self.n_classes + (self.no_prediction is not None)), dtype=np.int64)
         self.n_images = 0
 
-    def update(self, pred: np.ndarray, gt: np.ndarray) -> "SegMetric":
-        "Add one image (or a batch of the same shape)."
+    def update(self, pred: np.ndarray, # (H, W) (or any shape) predicted class ids
+               gt: np.ndarray, # the same shape: GT class ids, `ignore_index` = void
+              ) -> "SegMetric":
+        "This metric, with one image (or a batch of the same shape) added."
         self.conf += confusion_matrix(pred, gt, self.n_classes, self.ignore_index, self.no_prediction)
         self.n_images += 1
         return self
 
     def result(self) -> dict:
-        "{'miou': %, 'per_class': {name: IoU % or None}, 'dice': {name: %}, 'mean_fg_dice', 'coverage': % of GT pixels predicted, 'n_images', 'confusion'}"
+        "The scores: {'miou': %, 'per_class': {name: IoU % or None}, 'dice': {name: %}, 'mean_fg_dice', 'coverage': % of GT pixels predicted, 'n_images', 'confusion'}"
         iou, dice, n = iou_from_confusion(self.conf), dice_from_confusion(self.conf), self.n_classes
         names = self.class_names or tuple(str(i) for i in range(n))
         total = self.conf.sum()

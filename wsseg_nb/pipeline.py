@@ -5,7 +5,6 @@
 # %% ../nbs/11_pipeline.ipynb #78ba2542
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import sys
@@ -13,35 +12,33 @@ import time
 from collections import Counter
 from functools import partial
 from pathlib import Path
-from typing import Callable, Sequence
+from dataclasses import asdict, replace
+from typing import Any, Sequence
 
-import cv2
-import numpy as np
 from tqdm.auto import tqdm
 
-from .baselines import fill_boxes, grabcut, nearest_fill, random_walk
 from .constraints import CONSTRAINTS, DEFAULT_CONSTRAINTS, REDUCES, load_constraint_files, unknown_constraints
-from .core import (Param, call_cli, cli_errors, for_each_image, prepare_output, run_key, run_manifest, store_true,
-                           write_json_atomic, write_text_atomic)
+from fastcore.script import Param, store_true
+from .cli import call_cli, cli_errors
+from .jobs import for_each_image
+from .runs import prepare_output, run_key, run_manifest
+from .core import write_json_atomic
 from .datasets import VOC, DataFolder, Dataset, load_dataset, open_folder
 from .images import class_ids_by_colour, label_png_info, parse_mapping, read_label_png, write_label_png
-from .judge import logic_label
 from .learner import LearnerConfig
 from .metrics import SegMetric
-from .predict import predict_folder
-from .sam import MODEL_TYPES, SAM_MODEL_KEYS, get_sam, sam_pseudo_label
+from .labellers import LABELLERS, SamMethodConfig, label_image, labeller_config
+from .sam import MODEL_TYPES
+from .sam_label import SamConfig
 from .sam_finetune import SamTuneConfig, finetune_on_folder
-from .train import TrainConfig, train_model
-from .weak import WeakLabels, coco_json, load_weak_labels, save_weak_labels
+from .weak import coco_json, load_weak_labels, save_weak_labels
 from .weak_formats import read_coco
-from .weak_sources import BOX_MODES, SCRIBBLE_MODES, WeakSource, read_weak_labels, source_files, weak_label_kind
+from .weak_sources import BOX_MODES, SCRIBBLE_MODES, WeakSource, read_weak_labels, source_files
 
 # %% auto #0
-__all__ = ['PSEUDO_LABELLERS', 'SAM_METHODS', 'POOLED', 'MAX_PIXELS', 'FORMULA_METHODS', 'MISSING_SCRIBBLES', 'check_resumed',
-           'make_weak_labels', 'label_image', 'with_user_constraints', 'make_pseudo_labels', 'evaluate_folder',
-           'format_result', 'experiment_ids', 'check_weak_sources', 'experiment_weak_labels', 'folder_weak_labels',
-           'run_stage2', 'parse_constraints', 'parse_weights', 'learner_options', 'wsseg_weaklabels', 'sam_options',
-           'wsseg_pseudolabel', 'wsseg_evaluate']
+__all__ = ['check_resumed', 'make_weak_labels', 'make_pseudo_labels', 'gt_reader', 'evaluate_folder', 'format_result',
+           'parse_constraints', 'parse_weights', 'cli_config', 'wsseg_weaklabels', 'wsseg_pseudolabel',
+           'wsseg_evaluate']
 
 # %% ../nbs/11_pipeline.ipynb #6d7b0cef
 def _previous_timing(man: Path) -> dict:
@@ -63,7 +60,7 @@ def check_resumed(out: Path, # the output folder
                   read_run=_png_run, # a file's recorded key
                   manifest_agrees: bool = False, # the folder's manifest records this run's parameters (files from before keys were recorded are trusted)
                  ) -> None:
-    "Refuse to keep outputs that another run wrote (their recorded key differs): a resume keeps only its own work."
+    "Nothing, or a ValueError to refuse keeping outputs that another run wrote (their recorded key differs): a resume keeps only its own work."
     foreign = [p for p in files if (k := read_run(p)) != run and not (k is None and manifest_agrees)]
     if foreign:
         raise ValueError(f"{len(foreign)} of the {len(files)} files already in {out} were written by another run or with other "
@@ -111,6 +108,7 @@ def _weak_label_ids(folder: DataFolder, split_file, source: WeakSource, skip_bad
                                     f"e.g. {lack[:3]}); add them, take boxes from elsewhere, or pass --skip-bad to skip and list them")
     return ids
 
+# %% ../nbs/11_pipeline.ipynb #6e8215ad
 def make_weak_labels(data_root: str | Path, # the dataset folder
                      out: str | Path, # output folder (boxes/, scribbles/, unknown/, coco.json, manifest.json)
                      source: WeakSource | None = None, # where the weak labels come from (default: simulated boxes + scribbles)
@@ -144,58 +142,17 @@ def make_weak_labels(data_root: str | Path, # the dataset folder
     return {"n_images": len(ids), **counts, "skipped": skipped}
 
 # %% ../nbs/11_pipeline.ipynb #1c4463cd
-PSEUDO_LABELLERS: dict[str, Callable] = {
-    "boxes": fill_boxes, "grabcut": grabcut, "logic": logic_label, "nearest": nearest_fill, "random-walker": random_walk,
-    "sam-boxes": partial(sam_pseudo_label, prompt="boxes"), "sam-scribbles": partial(sam_pseudo_label, prompt="scribbles"),
-    "sam": partial(sam_pseudo_label, prompt="both")}
-def _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progress, options: dict, ds: Dataset, intensity: str) -> dict:
-    "For `sam`: fine-tune the decoder over the split (unless a `decoder` is given); returns the labeller's options."
-    if method != "sam" or options.get("decoder"): return options
-    fields = set(SamTuneConfig.__dataclass_fields__)   # options are sorted by who declares them: the config, the labeller
-    labeller = set(inspect.signature(sam_pseudo_label).parameters)
-    if unknown := set(options) - fields - labeller:
-        raise ValueError(f"unknown option(s) of --method sam: {sorted(unknown)}; known: {sorted(fields | labeller)}")
-    cfg = SamTuneConfig(**{k: v for k, v in options.items() if k in fields})
-    label = {k: v for k, v in options.items() if k in labeller}
-    label.setdefault("cache", str(out/"embeddings"))
-    model = {k: label[k] for k in ("model_type", "checkpoint", "device", "seed") if k in label}
-    dec = finetune_on_folder(data_root, weak_dir, ids, out/"decoder", cache=label["cache"], use_scribbles=use_scribbles,
-                             progress=progress, cfg=cfg, dataset=ds, intensity=intensity, **model)
-    return {**label, "decoder": str(dec)}
+def _finetune_first(cfg: SamMethodConfig, data_root, weak_dir, ids, out: Path, use_scribbles: bool, progress: bool,
+                    ds: Dataset, intensity: str) -> tuple[SamMethodConfig, Any]:
+    "(the config labelling reads, the SAM to label with): `sam` fine-tunes the decoder over the split first, unless given one."
+    label = replace(cfg.label, cache=cfg.label.cache or str(out/"embeddings"))
+    if label.decoder: return replace(cfg, label=label), label.model()
+    dec, sam = finetune_on_folder(data_root, weak_dir, ids, out/"decoder", label, cfg.tune, use_scribbles=use_scribbles,
+                                  progress=progress, dataset=ds, intensity=intensity)
+    return replace(cfg, label=replace(label, decoder=str(dec))), sam   # labelled by the model just tuned: SAM loaded once
 
-SAM_METHODS = ("sam-boxes", "sam-scribbles", "sam")
-POOLED = ("grabcut", "logic", "random-walker")   # per-image CPU work: by default a pool of one-thread processes, one per core
-
-MAX_PIXELS = 2_000_000   # larger images are labelled at this many pixels and the labels scaled back (GrabCut took 539 s on 24 Mpx)
-
-def _bounded(image: np.ndarray, weak: WeakLabels) -> tuple[np.ndarray, WeakLabels]:
-    "The image and its weak labels at no more than MAX_PIXELS pixels (as they are when smaller)."
-    H, W = image.shape[:2]
-    if H * W <= MAX_PIXELS: return image, weak
-    s = (MAX_PIXELS / (H * W)) ** 0.5
-    h, w = max(1, int(H * s)), max(1, int(W * s))
-    return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA), weak.resized(h, w)
-
-def label_image(method: str, # a name in PSEUDO_LABELLERS
-                image: np.ndarray, # (H, W, 3) uint8 RGB
-                weak: WeakLabels, # its weak labels
-                ds: Dataset, # whose classes
-                options: dict, # the method's options
-                use_scribbles: bool = True, # use the scribbles
-                stats: Counter | None = None, # the labeller's counts, updated in place
-               ) -> np.ndarray:
-    "The (H, W) uint8 pseudo-label `wsseg_pseudolabel` writes for one image (bounded size, unknown regions painted)."
-    stats = Counter() if stats is None else stats
-    stuff = {} if ds.stuff_things is None else {"things": ds.stuff_things}   # a dataset with stuff: what is a thing
-    small, small_weak = _bounded(image, weak)
-    label = PSEUDO_LABELLERS[method](small, small_weak, use_scribbles=use_scribbles, stats=stats, **stuff, **options)
-    if small is not image:   # back to the image's size; the drawn labels at full resolution again
-        label = weak.paint_labelled(cv2.resize(label, (weak.width, weak.height), interpolation=cv2.INTER_NEAREST), use_scribbles)
-        stats["downscaled"] += 1
-    return weak.paint_unknown(label)   # crowds: no label to learn from
-
-def _pseudo_label_job(method: str, data_root: str, weak_dir: str, out: str, use_scribbles: bool, options: dict,
-                      ds: Dataset, intensity: str, constraint_files: tuple, run: str, image_id: str) -> dict:
+def _pseudo_label_job(method: str, cfg: Any, data_root: str, weak_dir: str, out: str, use_scribbles: bool,
+                      ds: Dataset, intensity: str, constraint_files: tuple, run: str, model: Any, image_id: str) -> dict:
     "Label one image and write it; returns its seconds and the labeller's counts."
     _same_constraint_files(constraint_files)   # a pool worker registers the user's constraints too
     weak = load_weak_labels(weak_dir, image_id, use_scribbles, ds)
@@ -205,7 +162,7 @@ def _pseudo_label_job(method: str, data_root: str, weak_dir: str, out: str, use_
                          f"{image.shape[1]}x{image.shape[0]}; were the weak labels made for another copy of the image?")
     stats = Counter()
     t0 = time.perf_counter()
-    label = label_image(method, image, weak, ds, options, use_scribbles, stats)
+    label = label_image(method, image, weak, ds, cfg, use_scribbles, stats, model)
     seconds = time.perf_counter() - t0
     write_label_png(Path(out)/f"{image_id}.png", label, {"source": f"wsseg_nb {method}", "run": run},
                     None if ds is VOC else ds.colours())
@@ -220,36 +177,27 @@ def _same_constraint_files(files: Sequence[dict]) -> list[dict]:
                              "run the job again")
     return loaded
 
-FORMULA_METHODS = ("logic", "sam")   # the methods a constraint file reaches (the learner and judge, SAM's fine-tuning)
-
-def with_user_constraints(method: str, # the pseudo-labeller
-                          options: dict, # its options as given
-                          names: Sequence[str], # constraints registered by --constraint-file
-                         ) -> dict:
-    "The options with the user's constraints joined to every formula the method uses, where the options do not name the formula."
-    if not names or method not in FORMULA_METHODS: return options
-    extra = tuple(n for n in names if n not in DEFAULT_CONSTRAINTS)
-    if method == "sam": return options if options.get("decoder") else {"constraints": DEFAULT_CONSTRAINTS + extra, **options}   # a given decoder is not tuned
-    return {"constraints": LearnerConfig().constraints + extra, "judge": DEFAULT_CONSTRAINTS + extra, **options}
-
-def _pseudo_label_ids(method: str, voc: DataFolder, weak_dir: Path, split_file, options: dict) -> list[str]:
-    "The images to label, with the request checked: a known method, weak labels present, a SAM model named."
-    if method not in PSEUDO_LABELLERS:
-        raise ValueError(f"Unknown method {method!r}; available: {sorted(PSEUDO_LABELLERS)}")
+# %% ../nbs/11_pipeline.ipynb #9ea72102
+def _pseudo_label_ids(method: str, cfg: Any, voc: DataFolder, weak_dir: Path, split_file) -> list[str]:
+    "The images to label, with the request checked: weak labels present, a SAM model named."
     hint = f"make them with `wsseg_weaklabels {voc.root} --out {weak_dir}`"
     if not (weak_dir/"boxes").is_dir(): raise FileNotFoundError(f"{weak_dir} holds no boxes/ folder of weak labels; {hint}")
     ids = voc.split_ids(split_file) if split_file else sorted(p.stem for p in (weak_dir/"boxes").glob("*.json"))
     if not ids: raise FileNotFoundError(f"{weak_dir/'boxes'} holds no <id>.json weak labels; {hint}")
-    if method in SAM_METHODS and "model_type" not in options:
+    if LABELLERS[method].sam and _sam_label(cfg).model_type is None:
         raise ValueError(f"--method {method} needs --model-type: vit_h, vit_l or vit_b with --checkpoint (the official "
                          "SAM weights), or tiny (random weights: smoke runs only)")
     return ids
 
-def _shard(method: str, ids: list[str], shard: tuple[int, int] | None, options: dict) -> tuple[int, int, list[str], str]:
+def _sam_label(cfg: Any) -> SamConfig:
+    "The labelling part of a SAM method's config."
+    return cfg.label if isinstance(cfg, SamMethodConfig) else cfg
+
+def _shard(method: str, cfg: Any, ids: list[str], shard: tuple[int, int] | None) -> tuple[int, int, list[str], str]:
     "(rank, world, this rank's ids, its manifest name): torchrun's ranks each label every world-th image."
     rank, world = shard or (int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)))
     if world == 1: return rank, world, ids, "manifest.json"
-    if method == "sam" and not options.get("decoder"):
+    if method == "sam" and not cfg.label.decoder:
         raise ValueError("sharded labelling (torchrun) labels with a fine-tuned decoder: fine-tune it first in one "
                          "process (wsseg_pseudolabel --method sam ...), then pass its decoder.pt as --decoder")
     return rank, world, ids[rank::world], f"manifest.rank{rank}-of-{world}.json"
@@ -262,7 +210,35 @@ def _timing(done: dict, wall: float, prev: dict) -> dict:
     return {"seconds_per_image": seconds / max(timed, 1), "wall_seconds_per_image": wall / max(timed, 1),
             "timing": {"seconds": seconds, "wall_seconds": wall, "timed_images": timed}}
 
-def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
+# %% ../nbs/11_pipeline.ipynb #ec80aecb
+def _label_params(method, cfg, data_root, weak_dir: Path, split_file, use_scribbles, ds: Dataset, intensity, files) -> dict:
+    "The parameters a pseudo-label folder records (and a resume must match): the method, its whole config, the inputs."
+    return dict(method=method, data_root=str(Path(data_root).resolve()), weak_labels=str(weak_dir.resolve()),
+                split_file=str(split_file) if split_file else None, use_scribbles=use_scribbles, options=asdict(cfg),
+                **({} if ds is VOC else {"dataset": ds.describe()}),
+                **({} if intensity == "percentile" else {"intensity": intensity}),   # (defaults left out: older folders resume)
+                **({"constraint_files": files} if files else {}))
+
+def _label_all(method, cfg, data_root, weak_dir, out: Path, ids, todo, use_scribbles, progress, ds, intensity, files,
+               run, workers, skip_bad, man) -> tuple[dict, list, int, float]:
+    "(done, skipped, workers, wall seconds) of labelling `todo`, after fine-tuning first for `sam`; SAM is loaded once."
+    model = None
+    if method == "sam":
+        t_tune = time.perf_counter()
+        cfg, model = _finetune_first(cfg, data_root, weak_dir, ids, out, use_scribbles, progress, ds, intensity)
+        man.extra["finetune_seconds"] = time.perf_counter() - t_tune
+    elif LABELLERS[method].sam: model = cfg.model()   # a bad model fails once, here
+    pooled = LABELLERS[method].pooled
+    if workers is None: workers = len(os.sched_getaffinity(0)) if pooled and len(todo) >= 8 else 0
+    job = partial(_pseudo_label_job, method, cfg, str(data_root), str(weak_dir), str(out), use_scribbles, ds, intensity,
+                  tuple(files), run, model)
+    t_wall = time.perf_counter()
+    done, skipped = for_each_image(todo, job, workers if pooled else 0, skip_bad, f"pseudo-labels ({method})", progress,
+                                   on_done=lambda i, r: man.count())
+    return done, skipped, workers, time.perf_counter() - t_wall
+
+# %% ../nbs/11_pipeline.ipynb #b447ceee
+def make_pseudo_labels(method: str, # a name in LABELLERS
                        data_root: str | Path, # the dataset folder with the images
                        weak_labels: str | Path, # folder written by make_weak_labels
                        out: str | Path, # output folder of <id>.png
@@ -272,26 +248,22 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
                        force: bool = False, # redo images already written / overwrite a folder made with other parameters
                        progress: bool = True, # progress bars
                        shard: tuple[int, int] | None = None, # (rank, world): label ids[rank::world]; None = torchrun's, if any
-                       workers: int | None = None, # processes of one thread each; None = one per core for grabcut/logic on >= 8 images
+                       workers: int | None = None, # processes of one thread each; None = one per core for pooled methods on >= 8 images
                        dataset: Dataset | str | Path | None = None, # a Dataset, built-in name (voc, camvid, coco) or dataset.json; None: VOC
                        intensity: str = "percentile", # images deeper than 8 bits: percentile | minmax | window:LO,HI
                        constraint_files: Sequence[str | Path] = (), # Python files of @constraint priors: they join the formula
-                       **options, # passed to the method
+                       config: Any = None, # the method's config (`labeller_config`); None = its default, with the files' constraints
                       ) -> dict:
     "A summary (counts, seconds per image) of writing the pseudo-labels of a split with `method`."
-    ds = load_dataset(dataset)
-    files = [{"path": f["path"], "sha256": f["sha256"]} for f in load_constraint_files(constraint_files)]
-    user = sorted({n for f in load_constraint_files(constraint_files) for n in f["constraints"]})
-    options = with_user_constraints(method, options, user)
+    if method not in LABELLERS: raise ValueError(f"Unknown method {method!r}; available: {sorted(LABELLERS)}")
+    ds, loaded = load_dataset(dataset), load_constraint_files(constraint_files)
+    files = [{"path": f["path"], "sha256": f["sha256"]} for f in loaded]
+    cfg = config if config is not None else labeller_config(method, user=sorted({n for f in loaded for n in f["constraints"]}))
     if ds.background is not None and ds.classes.index(ds.background) != 0:
         raise ValueError(f"dataset {ds.name}: the pseudo-labellers take class 0 as the background; {ds.background!r} is not")
     voc, out, weak_dir = open_folder(data_root, ds), Path(out), Path(weak_labels)
-    rank, world, ids, manifest = _shard(method, _pseudo_label_ids(method, voc, weak_dir, split_file, options), shard, options)
-    params = dict(method=method, data_root=str(Path(data_root).resolve()), weak_labels=str(weak_dir.resolve()),
-                  split_file=str(split_file) if split_file else None, use_scribbles=use_scribbles, options=options,
-                  **({} if ds is VOC else {"dataset": ds.describe()}),
-                  **({} if intensity == "percentile" else {"intensity": intensity}),   # (defaults left out: older folders resume)
-                  **({"constraint_files": files} if files else {}))
+    rank, world, ids, manifest = _shard(method, cfg, _pseudo_label_ids(method, cfg, voc, weak_dir, split_file), shard)
+    params = _label_params(method, cfg, data_root, weak_dir, split_file, use_scribbles, ds, intensity, files)
     parse_mapping(intensity)   # a bad mapping is one error, before any image
     old = prepare_output(out, "wsseg_pseudolabel", params, force, manifest, inputs=[data_root, weak_dir],
                          owned=["*.png", "decoder", "manifest.rank*.json"])
@@ -300,26 +272,20 @@ def make_pseudo_labels(method: str, # a name in PSEUDO_LABELLERS
     todo = [i for i in ids if force or not (out/f"{i}.png").is_file()]
     check_resumed(out, [out/f"{i}.png" for i in ids if i not in set(todo)], run, manifest_agrees=_agrees(old, params))
     with run_manifest(out/manifest, "wsseg_pseudolabel", params, shard=[rank, world]) as man:
-        t_tune = time.perf_counter()
-        options = _finetune_first(method, data_root, weak_dir, ids, out, use_scribbles, progress, dict(options), ds, intensity)
-        if method == "sam": man.extra["finetune_seconds"] = time.perf_counter() - t_tune
-        if method in SAM_METHODS: get_sam(**{k: options[k] for k in SAM_MODEL_KEYS if k in options})   # a bad model fails once, here
-        if workers is None: workers = len(os.sched_getaffinity(0)) if method in POOLED and len(todo) >= 8 else 0
-        job = partial(_pseudo_label_job, method, str(data_root), str(weak_dir), str(out), use_scribbles, options, ds, intensity,
-                      tuple(files), run)
-        t_wall = time.perf_counter()
-        done, skipped = for_each_image(todo, job, workers if method in POOLED else 0, skip_bad,
-                                       f"pseudo-labels ({method})", progress, on_done=lambda i, r: man.count())
+        done, skipped, workers, wall = _label_all(method, cfg, data_root, weak_dir, out, ids, todo, use_scribbles, progress,
+                                                  ds, intensity, files, run, workers, skip_bad, man)
         stats = Counter(existing=len(ids) - len(todo), written=len(done))
         for r in done.values(): stats.update(r["stats"])
-        timing = _timing(done, time.perf_counter() - t_wall, prev)
+        timing = _timing(done, wall, prev)
         man.extra.update(counts=dict(stats), skipped=skipped, workers=workers, **timing)
     _report_skipped(skipped, "wsseg_pseudolabel")
     return {"n_images": len(ids), **stats, "skipped": skipped, "workers": workers,
             **{k: timing[k] for k in ("seconds_per_image", "wall_seconds_per_image")}}
 
 # %% ../nbs/11_pipeline.ipynb #755ad42b
-def _gt_reader(folder: DataFolder, gt_coco: str | Path | None):
+def gt_reader(folder: DataFolder, # the dataset folder
+              gt_coco: str | Path | None, # a COCO instance JSON whose polygons are the GT; None = the folder's masks
+             ):
     "(has_gt(id), gt(id), where(id)): the folder's masks, or the GT of a COCO file's polygons."
     if gt_coco is None: return (lambda i: folder.gt_path(i) is not None), folder.gt, folder.gt_path
     table = read_coco(gt_coco, folder.dataset)
@@ -342,7 +308,7 @@ def evaluate_folder(pred: str | Path, # folder of <id>.png predictions (class id
     if not pred.is_dir(): raise FileNotFoundError(f"Prediction folder {pred} does not exist")
     ids = voc.split_ids(split_file) if split_file else sorted(p.stem for p in pred.glob("*.png"))
     if not ids: raise ValueError(f"{pred} holds no <id>.png predictions")
-    has_gt, read_gt, where = _gt_reader(voc, gt_coco)
+    has_gt, read_gt, where = gt_reader(voc, gt_coco)
     without = [i for i in ids if not has_gt(i)]
     if len(without) == len(ids):
         raise FileNotFoundError(f"none of the {len(ids)} images has GT ({'in ' + str(gt_coco) if gt_coco else f'masks in {voc.root}'}), "
@@ -362,7 +328,9 @@ def evaluate_folder(pred: str | Path, # folder of <id>.png predictions (class id
         except ValueError as e: raise ValueError(f"{pred/f'{i}.png'} against the GT {where(i)}: {e}") from None
     return {**met.result(), "without_gt": without}
 
-def format_result(res: dict) -> str:
+# %% ../nbs/11_pipeline.ipynb #479fae05
+def format_result(res: dict, # what `evaluate_folder` returns
+                 ) -> str:
     "The per-class IoU and Dice table, the images without GT, and the final `mIoU: xx.x` line."
     fmt = lambda v: "    –" if v is None else f"{v:5.1f}"
     rows = [f"{name:<14} {fmt(v)}   {fmt(res.get('dice', {}).get(name))}" for name, v in res["per_class"].items()]
@@ -373,118 +341,11 @@ def format_result(res: dict) -> str:
     return "\n".join(["class          IoU (%)  Dice (%)", *rows, f"images: {res['n_images']}", *lacking, *cov, *dice,
                       f"mIoU: {res['miou']:.1f}"])
 
-# %% ../nbs/11_pipeline.ipynb #c169b635
-def experiment_ids(data_root: str | Path, # the dataset folder
-                   split: str | Path, # split name or file of ids
-                   need_gt: bool = True, # keep only ids with a GT mask (else only an image is needed)
-                   image_ids: str = "", # comma-separated ids to use instead of the split
-                   n_images: int = 0, # keep the first n (0 = all)
-                   dataset: Dataset | str | Path | None = None, # the folder's description (None: VOC)
-                  ) -> list[str]:
-    "The ids of `split` (or `image_ids`) present in `data_root`; a clear error when none is."
-    voc = open_folder(data_root, dataset)
-    wanted = [i for i in image_ids.split(",") if i] or voc.split_ids(split)
-    have = (lambda i: voc.gt_path(i) is not None) if need_gt else (lambda i: voc.image_path(i).is_file())
-    ids = [i for i in wanted if voc.image_path(i).is_file() and have(i)]
-    if not ids:
-        raise FileNotFoundError(f"none of the {len(wanted)} ids of {image_ids or split!r} has an image"
-                                f"{' and a GT mask' if need_gt else ''} in {voc.root}")
-    return ids[:n_images] if n_images else ids
-
-MISSING_SCRIBBLES = ("boxes-only", "skip")
-
-def check_weak_sources(folder: DataFolder, # the dataset folder
-                       ids: Sequence[str], # the images
-                       source: WeakSource, # where their weak labels come from
-                      ) -> dict[str, list[str]]:
-    "Ids without their box XML (boxes='xml') or ScribbleSup file (scribbles='scribblesup'); raises if the XMLs or all scribbles are missing."
-    no_xml = [i for i in ids if folder.weak_file("xml", i) is None] if source.boxes == "xml" else []
-    no_scr = [i for i in ids if folder.weak_file("scribblesup", i) is None] if source.scribbles == "scribblesup" else []
-    if no_xml:
-        raise FileNotFoundError(f"{len(no_xml)} of {len(ids)} images have no box annotation in {folder.root} (looked for "
-                                f"{', '.join(folder.weak_files.get('xml', ('nothing',)))}; e.g. {no_xml[:3]}); fetch them with "
-                                "`wsseg_download voc2012 --dest DIR` (DIR holding VOCdevkit/), or use boxes='simulated' on data without annotations")
-    if ids and len(no_scr) == len(ids):
-        raise FileNotFoundError(f"none of the {len(ids)} images has a ScribbleSup file under {folder.root} (looked for "
-                                f"{', '.join(folder.weak_files.get('scribblesup', ('nothing',))[:2])}, ...); fetch them with "
-                                "`wsseg_download scribblesup --dest DIR`, or use scribbles='simulated'")
-    return {"missing_xml": no_xml, "missing_scribbles": no_scr}
-
-def experiment_weak_labels(data_root: str | Path, # the dataset folder
-                           ids: Sequence[str], # the images
-                           out: str | Path, # the weak-label folder to write
-                           source: WeakSource | None = None, # where they come from (default: simulated boxes + scribbles)
-                           missing_scribbles: str = "boxes-only", # images without a ScribbleSup file: boxes-only | skip
-                           progress: bool = False, # a progress bar
-                           dataset: Dataset | str | Path | None = None, # the folder's description (None: VOC)
-                          ) -> dict:
-    "The ids used, the weak labels' kind and what was missing, after writing the weak labels of `ids` into `out` (sources checked first)."
-    if missing_scribbles not in MISSING_SCRIBBLES:
-        raise ValueError(f"missing_scribbles={missing_scribbles!r}; expected one of {MISSING_SCRIBBLES}")
-    source = source or WeakSource()
-    gone = check_weak_sources(open_folder(data_root, dataset), ids, source)
-    skip = set(gone["missing_scribbles"]) if missing_scribbles == "skip" else set()
-    used = [i for i in ids if i not in skip]
-    if not used: raise ValueError(f"every one of the {len(ids)} images was skipped for want of a ScribbleSup file")
-    out = Path(out)
-    split_file = write_text_atomic(out.parent/f"{out.name}_ids.txt", "\n".join(used) + "\n")
-    make_weak_labels(data_root, out, source, split_file, dataset, progress=progress)
-    return {"ids": used, "split_file": str(split_file), "weak_dir": str(out), "kind": source.kind,
-            "without_scribbles": len(gone["missing_scribbles"]), "missing_scribbles": missing_scribbles}
-
-# %% ../nbs/11_pipeline.ipynb #49be4da2
-def folder_weak_labels(pseudo_labels: str | Path, # a folder written by make_pseudo_labels
-                      ) -> str | None:
-    "The weak-label kind ('simulated', 'xml+scribblesup', ...) a pseudo-label folder was made from (None if unrecorded)."
-    try:
-        weak = Path(json.loads((Path(pseudo_labels)/"manifest.json").read_text())["params"]["weak_labels"])
-        p = json.loads((weak/"manifest.json").read_text())["params"]
-        return weak_label_kind(p["boxes"], p["scribbles"])
-    except (OSError, KeyError, TypeError, json.JSONDecodeError):
-        return None
-
-def run_stage2(out: str | Path, # run folder: model/, pred_val/, pred_val_crf/
-               data_root: str | Path, # VOC-layout folder
-               pseudo_labels: str | Path, # stage 1's folder of <id>.png training labels
-               train_ids: Sequence[str], val_ids: Sequence[str],
-               cfg: TrainConfig, # the network and its training
-               crf: bool = False, # also score with the dense CRF (DeepLabV2)
-               scales: Sequence[float] = (1.0,), flip: bool = False, # test-time inputs (DeepLabV2)
-               device: str | None = None, progress: bool = False,
-               dataset: Dataset | str | Path | None = None, # the folder's description (None: VOC)
-               gt_coco: str | Path | None = None, # score against this COCO JSON's polygons instead of masks
-              ) -> dict:
-    "The numbers and where things are, after training on stage 1's pseudo-labels, predicting val (± CRF) and scoring where there is GT."
-    ds = load_dataset(dataset)
-    out, pl, voc = Path(out), Path(pseudo_labels), open_folder(data_root, ds)
-    has_gt = _gt_reader(voc, gt_coco)[0]
-    if not pl.is_dir():
-        raise FileNotFoundError(f"stage-1 pseudo-label folder {pl} does not exist; make it first (t1_pseudo_labels, "
-                                "or wsseg_pseudolabel --out FOLDER)")
-    labelled = [i for i in train_ids if (pl/f"{i}.png").is_file()]
-    if not labelled: raise FileNotFoundError(f"none of the {len(train_ids)} training images has a pseudo-label in {pl}")
-    tr = write_text_atomic(out/"train_ids.txt", "\n".join(labelled) + "\n")
-    va = write_text_atomic(out/"val_ids.txt", "\n".join(val_ids) + "\n")
-    r = {"pseudo_labels": str(pl.resolve()), "weak_labels": folder_weak_labels(pl), "n_train": len(labelled),
-         "n_train_without_label": len(train_ids) - len(labelled), "n_val": len(val_ids), "model_dir": str(out/"model")}
-    with_gt = [i for i in labelled if has_gt(i)]
-    if with_gt:
-        r["pseudo_label_miou_train"] = evaluate_folder(pl, data_root, write_text_atomic(out/"train_ids_gt.txt", "\n".join(with_gt) + "\n"),
-                                                       dataset=ds, gt_coco=gt_coco)["miou"]
-    r["train"] = train_model(pl, data_root, tr, out/"model", cfg, device, resume=True, progress=progress, dataset=ds)
-    for name, use_crf in (("val", False), ("val_crf", True)):
-        if use_crf and not crf: continue
-        p = predict_folder(out/"model", data_root, va, out/f"pred_{name}", crf=use_crf, scales=scales, flip=flip,
-                           device=device, workers=1, progress=progress, dataset=ds)
-        r[f"{name}_seconds_per_image"] = p["seconds_per_image"]
-        if not any(has_gt(i) for i in val_ids): r[f"{name}_miou"] = None; continue   # nothing to score against
-        res = evaluate_folder(out/f"pred_{name}", data_root, va, dataset=ds, gt_coco=gt_coco)
-        r[f"{name}_miou"], r[f"{name}_per_class"] = res["miou"], res["per_class"]
-        r[f"{name}_dice"], r[f"{name}_mean_fg_dice"] = res["dice"], res["mean_fg_dice"]
-    return r
-
 # %% ../nbs/11_pipeline.ipynb #53fcbfdd
-def parse_constraints(text: str, known: set[str], defaults: tuple[str, ...]) -> tuple[str, ...]:
+def parse_constraints(text: str, # --constraints as typed: 'a,b' or '-a,-b'
+                      known: set[str], # the names that may appear
+                      defaults: tuple[str, ...], # the list a '-name' drops from
+                     ) -> tuple[str, ...]:
     "Constraint names from CLI text: 'a,b' (those) or '-a,-b' (the defaults without them)."
     names = [n.strip() for n in text.split(",") if n.strip()]
     bad = [n.lstrip("-") for n in names if n.lstrip("-") not in known]
@@ -493,8 +354,11 @@ def parse_constraints(text: str, known: set[str], defaults: tuple[str, ...]) -> 
     if drop and len(drop) != len(names): raise ValueError("--constraints takes either names to use or '-name's to drop, not both")
     return tuple(c for c in defaults if c not in drop) if drop else tuple(names)
 
-def parse_weights(text: str, known: set[str], base: dict | None = None) -> dict:
-    "Constraint weights from CLI text 'name=value,...', updating `base`."
+def parse_weights(text: str, # --weights as typed: 'name=value,...'
+                  known: set[str], # the names that may be weighted
+                  base: dict | None = None, # weights the text updates (None: none)
+                 ) -> dict:
+    "{name: weight}: `base` updated with the constraint weights of CLI text 'name=value,...'."
     w = dict(base or {})
     for kv in text.split(","):
         k, _, v = kv.partition("=")
@@ -502,18 +366,24 @@ def parse_weights(text: str, known: set[str], base: dict | None = None) -> dict:
         w[k.strip()] = float(v)
     return w
 
-def learner_options(steps: int | None = None, constraints: str | None = None, weights: str | None = None,
-                    reduce: str | None = None, judge: str | None = None,
-                    user: Sequence[str] = (), # constraints of --constraint-file: they join the defaults
-                   ) -> dict:
-    "Options of the logic method from CLI text: the learner's (LearnerConfig) and the judge's formula."
-    known, cfg, opts, user = set(CONSTRAINTS) | {"colour"}, LearnerConfig(), {}, tuple(user)
-    if steps is not None: opts["steps"] = int(steps)
-    if judge: opts["judge"] = parse_constraints(judge, set(CONSTRAINTS), DEFAULT_CONSTRAINTS + user)
-    if reduce is not None: opts["reduce"] = reduce
-    if constraints: opts["constraints"] = parse_constraints(constraints, known, cfg.constraints + user)
-    if weights: opts["weights"] = parse_weights(weights, known, cfg.weights)
-    return opts
+# %% ../nbs/11_pipeline.ipynb #09f0aa68
+def cli_config(method: str, # a name in LABELLERS
+               steps: int | None = None, # --steps
+               judge: str | None = None, # --judge, as typed
+               constraints: str | None = None, # --constraints, as typed
+               weights: str | None = None, # --weights, as typed
+               user: Sequence[str] = (), # constraints of --constraint-file: they join the defaults
+               **values, # the other options' values (labeller_config's names; None = not given)
+              ):
+    "The method's typed config from `wsseg_pseudolabel`'s options: constraint lists and weights parsed, then `labeller_config`."
+    user, known = tuple(user), set(CONSTRAINTS)
+    logic = method == "logic"
+    base_c, base_w = (LearnerConfig().constraints, LearnerConfig().weights) if logic else (DEFAULT_CONSTRAINTS, {})
+    if logic: known = known | {"colour"}
+    return labeller_config(method, steps=steps, user=user,
+                           judge=parse_constraints(judge, set(CONSTRAINTS), DEFAULT_CONSTRAINTS + user) if judge else None,
+                           constraints=parse_constraints(constraints, known, base_c + user) if constraints else None,
+                           weights=parse_weights(weights, known, base_w) if weights else None, **values)
 
 # %% ../nbs/11_pipeline.ipynb #38b411e4
 @call_cli
@@ -551,22 +421,12 @@ def wsseg_weaklabels(data_root: Param("the dataset folder (VOC layout: JPEGImage
     print(f"wsseg_weaklabels: {s.get('written', 0)} written, {s.get('existing', 0)} already there, "
           f"{len(s['skipped'])} skipped, {s.get('boxes', 0)} boxes{more} → {out}")
 
+# %% ../nbs/11_pipeline.ipynb #52fae2c7
 _TUNE = SamTuneConfig()
-
-def sam_options(model_type=None, checkpoint=None, cache=None, epochs=None, lr=None, batch=None, points=None,
-                negative=None, threshold=None, device=None, decoder=None, constraints=None, weights=None, reduce=None,
-                user: Sequence[str] = ()) -> dict:
-    "Options of the SAM methods from CLI values (None = default)."
-    o = {k: v for k, v in dict(model_type=model_type, checkpoint=checkpoint, cache=cache, epochs=epochs, lr=lr,
-                               batch=batch, n_points=points, n_negative=negative, threshold=threshold, device=device,
-                               decoder=decoder, reduce=reduce).items() if v is not None}
-    if constraints: o["constraints"] = parse_constraints(constraints, set(CONSTRAINTS), DEFAULT_CONSTRAINTS + tuple(user))
-    if weights: o["weights"] = parse_weights(weights, set(CONSTRAINTS))
-    return o
 
 # Longer than our 40 lines on purpose: a console script's signature is its --help (one line per option).
 @call_cli
-def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO_LABELLERS)) = "grabcut",
+def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(LABELLERS)) = "grabcut",
                       data_root: Param("the dataset folder with the images", str, required=True) = None,
                       weak_labels: Param("folder written by wsseg_weaklabels", str) = "weak_labels",
                       out: Param("output folder of <id>.png pseudo-labels", str, required=True) = None,
@@ -595,36 +455,27 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(PSEUDO
                       intensity: Param("images deeper than 8 bits (16-bit, float): percentile (1st..99th), minmax, or window:LO,HI", str) = "percentile",
                       constraint_file: Param("a Python file of @constraint priors (repeatable): they join the formula of logic and sam", str, action="append") = None):
     "Write pseudo-labels (palette PNGs) from weak labels: filled boxes, GrabCut, a random walker, the logic learner, or SAM."
-    sam_vals = dict(model_type=model_type, checkpoint=checkpoint, cache=cache, epochs=epochs, lr=lr, batch=batch,
-                    points=points, negative=negative, threshold=threshold, device=device, decoder=decoder)
     def usage(msg): print(f"wsseg_pseudolabel: error: {msg}", file=sys.stderr); sys.exit(2)
     files = constraint_file or []
     user = sorted({n for f in cli_errors(lambda: load_constraint_files(files), "wsseg_pseudolabel") for n in f["constraints"]})
-    try:
-        if method == "logic": options = learner_options(steps, constraints, weights, reduce, judge, user)
-        elif method in SAM_METHODS: options = sam_options(**sam_vals, constraints=constraints, weights=weights, reduce=reduce, user=user)
-        else: options = {}
-    except ValueError as e: usage(e)
-    if files and method not in FORMULA_METHODS:
+    if files and not LABELLERS[method].formula:
         print(f"wsseg_pseudolabel: note: --method {method} uses no formula, so --constraint-file changes nothing here "
-              f"(it reaches {' and '.join(FORMULA_METHODS)})", file=sys.stderr)
-    if method != "logic" and (steps is not None or judge): usage("--steps and --judge apply to --method logic only")
-    if method not in ("logic", "sam") and (constraints or weights or reduce):
-        usage("--constraints, --weights and --reduce apply to --method logic or sam")
-    if method in SAM_METHODS and model_type is None:
+              f"(it reaches {' and '.join(n for n, l in LABELLERS.items() if l.formula)})", file=sys.stderr)
+    if LABELLERS[method].sam and model_type is None:
         usage(f"--method {method} needs --model-type {{{','.join(MODEL_TYPES)}}}: an official model with its --checkpoint "
               "(wsseg_download sam_vit_h), or tiny (random weights, for smoke runs only)")
-    if method not in SAM_METHODS and any(v is not None for v in sam_vals.values()):
-        usage(f"--{', --'.join(k.replace('_', '-') for k, v in sam_vals.items() if v is not None)} apply to the sam methods only")
-    if method != "sam" and any(v is not None for v in (epochs, lr, batch, decoder)):
-        usage("--epochs, --lr, --batch and --decoder apply to --method sam (fine-tuning) only")
+    try: cfg = cli_config(method, steps, judge, constraints, weights, user, reduce=reduce, model_type=model_type,
+                          checkpoint=checkpoint, cache=cache, epochs=epochs, lr=lr, batch=batch, n_points=points,
+                          n_negative=negative, threshold=threshold, decoder=decoder, device=device)
+    except ValueError as e: usage(e)
     s = cli_errors(lambda: make_pseudo_labels(method, data_root, weak_labels, out, split_file, not no_scribbles,
                                                skip_bad, force, workers=workers, dataset=dataset, intensity=intensity,
-                                               constraint_files=files, **options), "wsseg_pseudolabel")
+                                               constraint_files=files, config=cfg), "wsseg_pseudolabel")
     extra = f", {s['fallbacks']} of {s['boxes']} boxes fell back to filling" if "fallbacks" in s else ""
     print(f"wsseg_pseudolabel: {s.get('written', 0)} written, {s.get('existing', 0)} already there, "
           f"{len(s['skipped'])} skipped, {s['seconds_per_image']:.2f} s/image{extra} → {out}")
 
+# %% ../nbs/11_pipeline.ipynb #546e1821
 @call_cli
 def wsseg_evaluate(pred: Param("folder of <id>.png predictions", str, required=True) = None,
                    data_root: Param("the dataset folder with the GT masks (images without one are named and left out)", str, required=True) = None,

@@ -18,8 +18,11 @@ import numpy as np
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import (ImageError, Param, call_cli, cli_errors, get_device, prepare_output, read_checkpoint, run_key, run_manifest,
-                           sha256_file, store_true)
+from .jobs import ImageError
+from fastcore.script import Param, store_true
+from .cli import call_cli, cli_errors
+from .core import get_device, read_checkpoint, sha256_file
+from .runs import prepare_output, run_key, run_manifest
 from .datasets import VOC, load_dataset, open_folder
 from .images import label_png_info, write_label_png
 from .deeplab import dense_crf, predict_probs, to_tensor
@@ -45,12 +48,17 @@ def load_model(model_dir: str | Path, # a folder written by train_model
     model.load_state_dict(st["model"])
     return model.to(get_device(device)).eval(), cfg, trained_on
 
+# %% ../nbs/14_predict.ipynb #9442650b
 def _crf_job(args):
     image, probs, params = args
     return dense_crf(image, probs, **params).argmax(0).astype(np.uint8)
 
-def predict_image(model: nn.Module, cfg: TrainConfig, image: np.ndarray, # (H, W, 3) RGB
-                  scales: Sequence[float] = (1.0,), flip: bool = False, fuse: str | None = None,
+def predict_image(model: nn.Module, # the network from `load_model` (eval mode; its device is used)
+                  cfg: TrainConfig, # its config: the model kind, `msc`, `predict_size`
+                  image: np.ndarray, # (H, W, 3) RGB
+                  scales: Sequence[float] = (1.0,), # DeepLabV2 input scales
+                  flip: bool = False, # DeepLabV2: also the mirrored image (averaged)
+                  fuse: str | None = None, # DeepLabV2 scales: "mean" or "max"; None = "max" for an MSC-trained model
                  ) -> np.ndarray:
     "DeepLabV2: (C, H, W) class probabilities; Mask2Former: the (H, W) label map (at `predict_size`, resized back)."
     if cfg.model == "deeplab": return predict_probs(model, image, scales, flip, fuse or ("max" if cfg.msc else "mean")).numpy()
@@ -59,27 +67,47 @@ def predict_image(model: nn.Module, cfg: TrainConfig, image: np.ndarray, # (H, W
     dev = next(model.parameters()).device
     return mask2former_predict(model, to_tensor(small, *TASKS["mask2former"].mean_std(model)).to(dev), (H, W))
 
+# %% ../nbs/14_predict.ipynb #96461415
+def _check_trained_on(model_dir: str | Path, trained_on: dict, ds) -> None:
+    "Raise unless the model in `model_dir` was trained on the Dataset `ds` (`trained_on` as `Dataset.describe` records it)."
+    if trained_on != ds.describe():
+        raise ValueError(f"{model_dir} was trained on dataset {trained_on['name']!r} ({len(trained_on['classes'])} classes: "
+                         f"{trained_on['classes'][:6]}...), not on {ds.name!r} ({ds.n_classes} classes); pass --dataset with the "
+                         "description it was trained with")
+
+def _todo_ids(ids: list[str], dest: Path, run: str, old: dict | None, params: dict, force: bool) -> list[str]:
+    "The ids still to predict into `dest`; raise if one there was predicted by another model or with other options."
+    agrees = bool(old) and old.get("params") == json.loads(json.dumps(params, default=str))   # files from before keys were recorded
+    todo = [i for i in ids if force or not (dest / f"{i}.png").is_file()]
+    foreign = [i for i in ids if i not in set(todo) and (k := label_png_info(dest / f"{i}.png").get("run")) != run
+               and not (k is None and agrees)]
+    if foreign:
+        raise ValueError(f"{len(foreign)} predictions already in {dest} were made by another model or with other options (e.g. "
+                         f"{foreign[0]}.png); pass --force to redo them, or use another --out")
+    return todo
+
+# %% ../nbs/14_predict.ipynb #7ac5a850
 def predict_folder(model_dir: str | Path, # a folder written by train_model
                    data_root: str | Path, # VOC-layout folder with the images
                    split_file: str | Path, # ids to predict (path or split name)
                    out: str | Path, # output folder
                    crf: bool = False, # DeepLabV2: dense CRF on the probabilities
-                   scales: Sequence[float] = (1.0,), flip: bool = False, # DeepLabV2 test-time inputs
+                   scales: Sequence[float] = (1.0,), # DeepLabV2 test-time input scales
+                   flip: bool = False, # DeepLabV2: also the mirrored image (averaged)
                    fuse: str | None = None, # deeplab scales: "mean" or "max"; None = "max" for an MSC-trained model
                    format: str = "png", # "png" (<out>/<id>.png) or "voc-test" (evaluation-server layout)
-                   device: str | None = None, workers: int = 2, progress: bool = True,
+                   device: str | None = None, # torch device (default: auto)
+                   workers: int = 2, # CRF processes (1: in this process)
+                   progress: bool = True, # show a tqdm bar
                    force: bool = False, # redo images already predicted / overwrite a folder of another model or options
                    skip_bad: bool = False, # skip unreadable images, and list them
                    dataset=None, # the Dataset (or a built-in name, or a dataset.json) the model was trained on; None: VOC
                   ) -> dict:
-    "Counts and seconds per image of predicting every image of a split at full resolution."
+    "Counts (written, existing, skipped), seconds per image and the folder, after predicting a split at full resolution."
     if format not in ("png", "voc-test"): raise ValueError(f"format={format!r}; expected png or voc-test")
     model, cfg, trained_on = load_model(model_dir, device)
     ds = load_dataset(dataset)
-    if trained_on != ds.describe():
-        raise ValueError(f"{model_dir} was trained on dataset {trained_on['name']!r} ({len(trained_on['classes'])} classes: "
-                         f"{trained_on['classes'][:6]}...), not on {ds.name!r} ({ds.n_classes} classes); pass --dataset with the "
-                         "description it was trained with")
+    _check_trained_on(model_dir, trained_on, ds)
     if crf and cfg.model != "deeplab": raise ValueError("--crf applies to DeepLabV2 models (the poster's CRF column)")
     if crf: dense_crf(np.zeros((2, 2, 3), np.uint8), np.full((2, 2, 2), 0.5, np.float32))   # fails early without the extra
     voc, out = open_folder(data_root, ds), Path(out)
@@ -90,14 +118,8 @@ def predict_folder(model_dir: str | Path, # a folder written by train_model
               "flip": flip, "fuse": fuse or ("max" if cfg.msc else "mean"), "format": format}
     old = prepare_output(out, "wsseg_predict", params, force, "predict_manifest.json", inputs=[data_root, model_dir],
                          owned=["*.png", "results"])
-    agrees = bool(old) and old.get("params") == json.loads(json.dumps(params, default=str))   # files from before keys were recorded
     run = run_key("wsseg_predict", params)
-    todo = [i for i in ids if force or not (dest / f"{i}.png").is_file()]
-    foreign = [i for i in ids if i not in set(todo) and (k := label_png_info(dest / f"{i}.png").get("run")) != run
-               and not (k is None and agrees)]
-    if foreign:
-        raise ValueError(f"{len(foreign)} predictions already in {dest} were made by another model or with other options (e.g. "
-                         f"{foreign[0]}.png); pass --force to redo them, or use another --out")
+    todo = _todo_ids(ids, dest, run, old, params, force)
     t0, skipped, pending = time.perf_counter(), [], []
     with run_manifest(out / "predict_manifest.json", "wsseg_predict", params, next(model.parameters()).device) as man, \
          get_context("spawn").Pool(workers) if crf and workers > 1 else nullcontext() as pool:
@@ -118,14 +140,16 @@ def predict_folder(model_dir: str | Path, # a folder written by train_model
     return {"written": man.written, "existing": len(ids) - len(todo), "skipped": skipped, "seconds_per_image": spi, "folder": str(dest)}
 
 # %% ../nbs/14_predict.ipynb #33a88dfe
-def parse_scales(text: str) -> list[float]:
-    "`--scales 0.5,0.75,1` as numbers, with a clear error for anything else."
+def parse_scales(text: str, # comma-separated positive numbers up to 4, e.g. "0.5,0.75,1"
+                ) -> list[float]:
+    "The scales of `--scales 0.5,0.75,1` as floats (a ValueError that says what is expected for anything else)."
     try: scales = [float(v) for v in text.split(",")]
     except ValueError: scales = []
     if not scales or any(not 0 < s <= 4 for s in scales):
         raise ValueError(f"--scales {text!r}: expected comma-separated positive numbers up to 4, e.g. 0.5,0.75,1")
     return scales
 
+# %% ../nbs/14_predict.ipynb #a1dc666c
 @call_cli
 def wsseg_predict(model_dir: Param("folder written by wsseg_train", str, opt=False),
                   data_root: Param("dataset folder with the images", str, required=True) = None,

@@ -18,7 +18,8 @@ __all__ = ['shifted', 'disk_offsets', 'any_of', 'near', 'only_next_to', 'none_al
 
 # %% ../nbs/01b_relations.ipynb #521c5b7a
 def shifted(x: Tensor, # (..., H, W) any dtype
-            dy: int, dx: int, # the offset, in rows and columns; any size
+            dy: int, # the row offset, any size (positive = read from below)
+            dx: int, # the column offset, any size (positive = read from the right)
             pad: float | bool | int = 0.0, # the value beyond the image's edge
            ) -> Tensor:
     "(..., H, W): x[..., y + dy, x + dx], `pad` where that lies outside the image."
@@ -64,7 +65,8 @@ def only_next_to(a: Tensor, # (H, W) log-truth of A
     return sum(lnot(a + shifted(not_allowed, dy, dx, pad=_FAR)) for dy, dx in disk_offsets(r))
 
 def none_along(not_b: Tensor, # (H, W) exact log-truth of not-B
-               dy: int, dx: int, # the direction, e.g. (1, 0) = down
+               dy: int, # the direction's row step, e.g. 1 = down
+               dx: int, # the direction's column step, e.g. 1 = right
                r: int, # how many steps
               ) -> Tensor:
     "(H, W) log-truth of: no pixel 1..r steps from p along (dy, dx) is B."

@@ -11,13 +11,12 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .core import write_bytes_atomic, write_json_atomic, write_text_atomic
-from .datasets import VOC, VOC_CLASSES, Dataset, load_dataset, open_folder
+from .datasets import VOC, VOC_CLASSES, Dataset, open_folder
 from .images import IGNORE, VOC_PALETTE, read_label_png
 
 # %% auto #0
@@ -40,13 +39,14 @@ def markdown_table(rows: Sequence[dict], # one dict per row, same keys
     lines += ["| " + " | ".join(_fmt(r.get(c), digits) for c in cols) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
+# %% ../nbs/09_report.ipynb #896b2114
 def write_table(rows: Sequence[dict], # one dict per row
                 out_dir: str | Path, # run output folder
                 name: str, # file stem: writes <name>.csv and <name>.md
-                digits: int = 1,
+                digits: int = 1, # decimals shown for floats in the Markdown (the CSV keeps them all)
                 title: str | None = None, # optional heading above the Markdown table
                ) -> tuple[Path, Path]:
-    "Write `rows` as `<name>.csv` and `<name>.md` under `out_dir`; returns both paths."
+    "The paths (csv, md) of `rows` written as `<name>.csv` and `<name>.md` under `out_dir`."
     if not rows: raise ValueError(f"table {name!r} has no rows to write")
     cols = list(rows[0])
     extra = [sorted(set(r) - set(cols)) for r in rows if set(r) - set(cols)]
@@ -59,15 +59,19 @@ def write_table(rows: Sequence[dict], # one dict per row
     return write_text_atomic(out_dir/f"{name}.csv", buf.getvalue()), write_text_atomic(out_dir/f"{name}.md", md)
 
 # %% ../nbs/09_report.ipynb #594a9678
-def save_metrics(metrics: dict, out_dir: str | Path, name: str = "metrics.json") -> Path:
-    "Write a run's metrics as JSON under `out_dir`."
+def save_metrics(metrics: dict, # JSON-serialisable numbers of a run
+                 out_dir: str | Path, # run output folder
+                 name: str = "metrics.json", # file name under `out_dir`
+                ) -> Path:
+    "The path of the run's metrics, written atomically as JSON under `out_dir`."
     return write_json_atomic(Path(out_dir)/name, metrics)
 
+# %% ../nbs/09_report.ipynb #50bb4c9d
 def save_figure(fig: Figure, # a matplotlib figure
                 path: str | Path, # .png target
-                dpi: int = 120,
+                dpi: int = 120, # resolution, dots per inch
                ) -> Path:
-    "Render `fig` to PNG bytes and write them atomically to `path`."
+    "The `path` written: `fig` rendered to PNG bytes and written atomically (parent folders made)."
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     return write_bytes_atomic(path, buf.getvalue())
@@ -88,13 +92,14 @@ def overlay(image: np.ndarray, # (H,W,3) uint8 RGB
     out[paint] = (1 - alpha) * out[paint] + alpha * np.asarray(palette)[label[paint]].astype(np.float32)
     return out.round().astype(np.uint8)
 
+# %% ../nbs/09_report.ipynb #43696850
 def overlay_figure(rows: list[dict], # each {"title": str, "image": (H,W,3), "gt": (H,W) or None, "labels": {column: (H,W)}}
                    col_titles: dict[str, str] | None = None, # optional per-image subtitles: {f"{row}/{col}": text}
                    class_names: tuple[str, ...] = VOC_CLASSES, # names by class id (legend)
                    size: float = 2.6, # inches per panel
                    dataset: Dataset | None = None, # colours, names and background from this description (default: VOC's)
                   ) -> Figure:
-    "A grid: one row per image, columns image | GT | each label map; legend of classes shown."
+    "A figure: one row per image, columns image | GT | each label map, and a legend of the classes shown."
     ds = dataset or VOC
     if dataset is not None: class_names = ds.classes
     clear = ds.classes.index(ds.background) if ds.background else None
@@ -119,6 +124,7 @@ def overlay_figure(rows: list[dict], # each {"title": str, "image": (H,W,3), "gt
     fig.tight_layout(rect=(0, 0.06 if handles else 0, 1, 1))
     return fig
 
+# %% ../nbs/09_report.ipynb #63081673
 def label_rows(data_root: str | Path, # the dataset folder with the images (and GT masks, where it has them)
                ids: Sequence[str], # one figure row per id
                folders: dict[str, str | Path], # column title -> folder of <id>.png label maps

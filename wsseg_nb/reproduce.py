@@ -20,7 +20,10 @@ from typing import Sequence
 import wsseg_nb
 
 from .datasets import SAMPLES, sample_root
-from .core import call_cli, fingerprint, fingerprint_files, Param, RunManifest, sha256_file, store_true, write_text_atomic
+from fastcore.script import Param, store_true
+from .cli import call_cli
+from .core import fingerprint, fingerprint_files, sha256_file, write_text_atomic
+from .runs import RunManifest
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'LINKS', 'PROFILES', 'PORTABLE_SUFFIXES', 'CONTENT_BUDGET', 'Experiment', 'experiments_dir',
@@ -37,6 +40,7 @@ class Experiment:
     params: dict = field(default_factory=dict)   # fixed parameters of this run
     needs: tuple[str, ...] = ()                  # experiments whose outputs it reads
 
+# %% ../nbs/10_reproduce.ipynb #59aad5ed
 EXPERIMENTS = (   # run order; notebooks not used here run afterwards, sorted by name
     Experiment(name="f0_logic", notebook="f0_logic"),
     Experiment(name="t1_pseudo_labels", notebook="t1_pseudo_labels"),
@@ -50,6 +54,7 @@ EXPERIMENTS = (   # run order; notebooks not used here run afterwards, sorted by
 # parameters filled with another experiment's output folder: name -> (experiment, sub-folder)
 LINKS = {"t1_dir": ("t1_pseudo_labels", ""), "pseudo_labels": ("t1_pseudo_labels", "stage1")}
 
+# %% ../nbs/10_reproduce.ipynb #12c93c02
 _PAPER_NETS = {"t2_mask2former": {"split": "train_aug", "arch": "swin-large", "pretrained": True, "iters": 20000, "batch": 16,
                                   "crop": 512, "lr": 0.0001},
                "t3_deeplabv2": {"split": "train_aug", "arch": "resnet101", "pretrained": True, "msc": True,
@@ -73,6 +78,7 @@ PROFILES: dict[str, dict] = {
                   "t3_deeplabv2": {"arch": "resnet18", "pretrained": False, "iters": 2, "batch": 2, "crop": 65, "lr": 0.01}},
 }
 
+# %% ../nbs/10_reproduce.ipynb #caa2451e
 def experiments_dir() -> Path:
     "The repository's `nbs/experiments` (experiments ship with the source checkout, not the wheel)."
     return Path(wsseg_nb.__file__).resolve().parent.parent/"nbs"/"experiments"
@@ -95,6 +101,7 @@ def list_experiments(nbs_dir: str | Path | None = None, # folder of experiment n
         runs = [e for e in runs if e.name in only]
     return [(e, found[e.notebook]) for e in runs]
 
+# %% ../nbs/10_reproduce.ipynb #d8106c29
 def _profile(profile: str) -> dict:
     if profile not in PROFILES:
         raise ValueError(f"Unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
@@ -105,8 +112,10 @@ def _profile(profile: str) -> dict:
     return {k: {**base.get(k, {}), **p.get(k, {})} if isinstance(p.get(k, base.get(k)), dict) else p.get(k, base.get(k))
             for k in names}
 
-def profile_params(profile: str, name: str) -> dict:
-    "Parameters `profile` sets for experiment `name` (experiment-specific values override `*`)."
+def profile_params(profile: str, # a name in PROFILES
+                   name: str, # an experiment's name
+                  ) -> dict:
+    "The parameters `profile` sets for experiment `name` (experiment-specific values override `*`)."
     p = _profile(profile)
     return {**p.get("*", {}), **p.get(name, {})}
 
@@ -123,12 +132,14 @@ def portable(text: str, # a file's text
         text = text.replace(p + "/", "" if rel == "." else rel + "/").replace(p, rel)
     return text
 
+# %% ../nbs/10_reproduce.ipynb #b5f83c18
 def run_paths(params: dict, # a run's parameters
               base: str | Path, # the folder wsseg_reproduce runs in
              ) -> list[str]:
     "The absolute paths a run may write into its outputs: `base` and every absolute path parameter."
     return [str(Path(base).resolve())] + [v for v in params.values() if isinstance(v, str) and os.path.isabs(v)]
 
+# %% ../nbs/10_reproduce.ipynb #f2d5d154
 def make_portable(run_dir: Path, # a finished run's folder
                   params: dict, # the parameters it was given
                   base: str | Path, # the folder wsseg_reproduce runs in
@@ -141,16 +152,22 @@ def make_portable(run_dir: Path, # a finished run's folder
             except UnicodeDecodeError: continue
             if (u := portable(t, paths, run_dir.resolve())) != t: write_text_atomic(f, u)
 
-# %% ../nbs/10_reproduce.ipynb #b5f83c18
+# %% ../nbs/10_reproduce.ipynb #e5072013
 class ExperimentFailed(RuntimeError):
     "An experiment notebook raised; the message names the notebook, the cell and the error."
 
-def declared_parameters(nb_path: Path) -> dict:
+# %% ../nbs/10_reproduce.ipynb #299358d8
+def declared_parameters(nb_path: Path, # an experiment notebook with a `parameters` cell
+                       ) -> dict:
     "The parameters a notebook's `parameters` cell declares (papermill's inspection)."
     import papermill as pm
     return pm.inspect_notebook(str(nb_path))
 
-def cast_parameter(value, declared: dict, name: str = ""):
+# %% ../nbs/10_reproduce.ipynb #97fe757f
+def cast_parameter(value, # a command-line string (anything else is returned as it is)
+                   declared: dict, # the parameter as `declared_parameters` describes it (`inferred_type_name`)
+                   name: str = "", # the parameter's name, for the error message
+                  ):
     "A command-line value as the type the notebook declares (int, float, bool, str)."
     if not isinstance(value, str): return value
     t = declared.get("inferred_type_name") or "str"
@@ -168,6 +185,7 @@ def cast_parameter(value, declared: dict, name: str = ""):
         raise ValueError(f"parameter {name}={value!r}: expected a {'finite ' if t == 'float' else ''}{t} (the notebook declares `{name}: {t}`)") from None
     return value
 
+# %% ../nbs/10_reproduce.ipynb #60a00173
 def code_fingerprint() -> str:
     "Hash of the package source, so a code change re-runs the experiments."
     pkg = Path(wsseg_nb.__file__).parent
@@ -177,6 +195,7 @@ def _manifest(run_dir: Path) -> dict:
     try: return json.loads((run_dir/"manifest.json").read_text())
     except (OSError, json.JSONDecodeError): return {}
 
+# %% ../nbs/10_reproduce.ipynb #89a95fd3
 CONTENT_BUDGET = 200 << 20   # bytes of input files hashed by content; a larger input is fingerprinted by names, sizes and times
 
 def inputs_fingerprint(params: dict, # the run's parameters: those naming existing files or folders are its inputs
@@ -196,6 +215,7 @@ def inputs_fingerprint(params: dict, # the run's parameters: those naming existi
             h.update(sha256_file(p).encode() if by_content else str(st.st_mtime_ns).encode())
     return h.hexdigest()[:16]
 
+# %% ../nbs/10_reproduce.ipynb #9502c9c1
 def _outputs(run_dir: Path, fig_dir: Path | None, since: float) -> dict:
     "{'run': {path in the run folder: sha256}, 'figures': {name: sha256}}: what a run wrote (its notebook and manifest aside)."
     run = {str(p.relative_to(run_dir)): sha256_file(p) for p in sorted(run_dir.rglob("*"))
@@ -210,16 +230,17 @@ def _outputs_intact(old: dict, run_dir: Path, fig_dir: Path | None) -> bool:
     pairs = [(run_dir/p, h) for p, h in outs["run"].items()] + [((fig_dir or Path("."))/p, h) for p, h in outs.get("figures", {}).items()]
     return all(p.is_file() and sha256_file(p) == h for p, h in pairs)
 
+# %% ../nbs/10_reproduce.ipynb #124ffc4e
 def run_experiment(nb_path: Path, # experiment notebook
                    params: dict, # parameters to inject
                    run_dir: Path, # where the executed notebook and manifest go
-                   profile: str = "smoke",
+                   profile: str = "smoke", # the profile's name, recorded in the manifest
                    force: bool = False, # run even if an identical run finished before
-                   progress: bool = True,
+                   progress: bool = True, # papermill's progress bar
                    name: str | None = None, # the experiment's name (default: the notebook's)
                    upstream: Sequence[str] = (), # keys of the runs whose outputs it reads: a new one re-runs it
                   ) -> str:
-    "Execute one notebook with papermill; returns 'ran' or 'skipped'."
+    "'ran' or 'skipped' (an identical run finished before): one notebook executed with papermill."
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
     name = name or nb_path.stem
@@ -258,7 +279,8 @@ def run_experiment(nb_path: Path, # experiment notebook
 # %% ../nbs/10_reproduce.ipynb #e3489345
 def plan_runs(profile: str = "smoke", # a name in PROFILES
               only: list[str] | None = None, # experiment names to run (default: all)
-              out_dir: str | Path = "results", fig_dir: str | Path = "figures",
+              out_dir: str | Path = "results", # results root; runs go to <out_dir>/<profile>/<name>
+              fig_dir: str | Path = "figures", # figures root; figures go to <fig_dir>/<profile>
               nbs_dir: str | Path | None = None, # experiment notebooks (default: the checkout's nbs/experiments)
               overrides: dict | None = None, # parameters for every experiment that declares them (str values are cast)
              ) -> list[tuple[Experiment, Path, dict, Path]]:
@@ -289,7 +311,10 @@ def plan_runs(profile: str = "smoke", # a name in PROFILES
                                  f"{out_root}: run them together, e.g. `wsseg_reproduce --profile {profile} --only {src},{exp.name}`")
     return planned
 
-def check_devices(planned: list, profile: str) -> None:
+# %% ../nbs/10_reproduce.ipynb #957f293b
+def check_devices(planned: list, # what `plan_runs` returns
+                  profile: str, # the profile's name, for the message
+                 ) -> None:
     "Stop before any work when an experiment asks for CUDA and torch sees none."
     import torch
     cuda = sorted({str(p["device"]) for _, _, p, _ in planned if str(p.get("device", "cpu")).startswith("cuda")})
@@ -298,6 +323,7 @@ def check_devices(planned: list, profile: str) -> None:
                          "--device cpu to run it on the CPU anyway (slow: ViT-H takes about 30 s per image), or use "
                          "--profile rehearsal --data-root DIR for a quick CPU run of the same code path")
 
+# %% ../nbs/10_reproduce.ipynb #0f469071
 def reproduce(profile: str = "smoke", # "smoke" (CPU, bundled data), "paper" (GPU, full VOC) or "rehearsal"
               only: list[str] | None = None, # experiment names to run (default: all)
               out_dir: str | Path = "results", # tables, metrics, executed notebooks go to <out_dir>/<profile>
@@ -305,9 +331,9 @@ def reproduce(profile: str = "smoke", # "smoke" (CPU, bundled data), "paper" (GP
               force: bool = False, # re-run finished experiments
               nbs_dir: str | Path | None = None, # experiment notebooks (default: the checkout's nbs/experiments)
               overrides: dict | None = None, # parameters for every experiment that declares them
-              progress: bool = True,
+              progress: bool = True, # print each experiment as it starts, and papermill's progress bars
              ) -> dict[str, str]:
-    "Run the experiments in order; stops at the first failure. Returns {name: 'ran'|'skipped'}."
+    "{name: 'ran'|'skipped'} of the experiments, run in order; stops at the first failure."
     planned = plan_runs(profile, only, out_dir, fig_dir, nbs_dir, overrides)
     check_devices(planned, profile)
     import torch
@@ -318,7 +344,7 @@ def reproduce(profile: str = "smoke", # "smoke" (CPU, bundled data), "paper" (GP
         upstream = [_manifest(run_dir.parent/src).get("key", "") for src in exp.needs]
         status[exp.name] = run_experiment(nb, params, run_dir, profile, force, progress, exp.name, upstream)
         if progress and status[exp.name] == "skipped":
-            print(f"    skipped: finished before with the same notebook, parameters, code and inputs (--force re-runs)",
+            print("    skipped: finished before with the same notebook, parameters, code and inputs (--force re-runs)",
                   file=sys.stderr)
     return status
 

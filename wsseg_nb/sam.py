@@ -6,12 +6,8 @@
 from __future__ import annotations
 
 import functools
-import hashlib
-import os
 
 import math
-import time
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -22,18 +18,13 @@ import torch
 import torch.nn.functional as F
 from skimage.measure import label as connected_components
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset
-
-from tqdm.auto import tqdm
 
 # segment_anything is imported where it is used: it pulls in torchvision's models (3 s here), which
 # the command-line tools that only list or fetch files should not pay for.
 
-from .core import Param, atomic_write, call_cli, cli_errors, fingerprint, get_device, read_checkpoint, sha256_file
+from .core import atomic_write, fingerprint, get_device, read_checkpoint, sha256_file
 from .download import SAM_CHECKPOINTS
 
-from .baselines import stuff_fill
-from .datasets import DataFolder, open_folder
 from .images import IGNORE
 from .weak import WeakLabels
 from .logic import exists
@@ -43,10 +34,9 @@ if TYPE_CHECKING:   # annotations only: segment_anything is imported where it is
     from segment_anything.utils.transforms import ResizeLongestSide
 
 # %% auto #0
-__all__ = ['MODEL_TYPES', 'DECODER_CHECKPOINT', 'SAM_MODEL_KEYS', 'build_tiny_sam', 'check_checkpoint', 'load_sam',
-           'ObjectPrompt', 'make_prompts', 'image_content', 'EmbeddingCache', 'sam_transform', 'padded_input',
-           'image_embedding', 'precompute_embeddings', 'class_scores', 'class_log_probs', 'label_objects',
-           'decode_objects', 'load_decoder', 'get_sam', 'sam_pseudo_label', 'wsseg_embed']
+__all__ = ['MODEL_TYPES', 'DECODER_CHECKPOINT', 'build_tiny_sam', 'check_checkpoint', 'load_sam', 'ObjectPrompt', 'make_prompts',
+           'class_scores', 'class_log_probs', 'label_objects', 'sam_transform', 'decode_objects', 'load_decoder',
+           'get_sam']
 
 # %% ../nbs/06_sam.ipynb #0220d7c6
 MODEL_TYPES = ("tiny", *SAM_CHECKPOINTS)
@@ -200,116 +190,6 @@ def make_prompts(weak: WeakLabels,
         out.append(ObjectPrompt(c, None if box is None else tuple(box), pts, labels))
     return out
 
-# %% ../nbs/06_sam.ipynb #ff7aca79
-def image_content(image: np.ndarray) -> str:
-    "A short hash of an image's pixels and shape: the cache's guard against another image under the same id."
-    return fingerprint(list(image.shape), hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest())
-
-class EmbeddingCache:
-    "fp16 image embeddings on disk, one file per image, keyed by image id and model fingerprint, checked by content."
-    def __init__(self, root: str | Path | None, model_fingerprint: str):
-        self.root, self.fp = (Path(root) / model_fingerprint) if root else None, model_fingerprint
-        self.stats = Counter()
-
-    def path(self, image_id: str) -> Path: return self.root / f"{image_id}.pt"
-
-    def load(self, image_id: str, content: str | None = None) -> dict | None:
-        "The entry of `image_id` (None if absent, damaged, or made from other pixels than `content`)."
-        if self.root is None or not self.path(image_id).is_file(): return None
-        try:
-            d = torch.load(self.path(image_id), map_location="cpu", weights_only=True)
-            ok = (d["image_id"] == image_id and d["fingerprint"] == self.fp and d["embedding"].dtype == torch.float16
-                  and d["checksum"] == float(d["embedding"].float().sum()))
-        except Exception: ok = False
-        if not ok: self.stats["corrupt"] += 1; return None
-        if content is not None and d.get("content") != content: self.stats["stale"] += 1; return None
-        self.stats["hits"] += 1
-        return d
-
-    def save(self, image_id: str, d: dict) -> None:
-        if self.root is None: return
-        with atomic_write(self.path(image_id), "wb") as f: torch.save(d, f)
-
-def sam_transform(sam: Sam) -> ResizeLongestSide:
-    "SAM's own resize to its input size (1024 for the official models, 256 for tiny)."
-    from segment_anything.utils.transforms import ResizeLongestSide
-    return ResizeLongestSide(sam.image_encoder.img_size)
-
-def _encode(sam: Sam, x: Tensor, input_sizes: Sequence[tuple[int, int]]) -> Tensor:
-    "(B, C, h, w) fp16 CPU embeddings of (B, 3, S, S) uint8 images resized by SAM's transform and zero-padded."
-    dev = next(sam.parameters()).device
-    x = (x.to(dev, non_blocking=True).float() - sam.pixel_mean) / sam.pixel_std
-    for k, (h, w) in enumerate(input_sizes): x[k, :, h:, :] = 0; x[k, :, :, w:] = 0   # SAM pads after normalising
-    with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda"):
-        return sam.image_encoder(x).to(torch.float16).cpu().clone()
-
-def _entry(sam: Sam, cache: EmbeddingCache | None, image_id: str, emb: Tensor, input_size, original_size, content) -> dict:
-    return dict(image_id=image_id, fingerprint=cache.fp if cache else getattr(sam, "wsseg_fingerprint", ""),
-                embedding=emb, input_size=tuple(input_size), original_size=tuple(original_size),
-                checksum=float(emb.float().sum()), content=content)
-
-def padded_input(image: np.ndarray, # (H, W, 3) uint8 RGB
-                 transform: ResizeLongestSide, # SAM's resize (`sam_transform`)
-                 side: int, # SAM's input size (`sam.image_encoder.img_size`)
-                ) -> tuple[Tensor, tuple[int, int]]:
-    "(3, S, S) uint8 SAM input (resized, zero-padded) and the resized (h, w)."
-    x = transform.apply_image(image)
-    out = torch.zeros(3, side, side, dtype=torch.uint8)
-    out[:, :x.shape[0], :x.shape[1]] = torch.from_numpy(np.ascontiguousarray(x)).permute(2, 0, 1)
-    return out, x.shape[:2]
-
-def image_embedding(sam: Sam, image: np.ndarray, image_id: str, cache: EmbeddingCache | None = None) -> dict:
-    "`{embedding (1, C, h, w) fp32 on sam's device, input_size, original_size}`, from the cache when possible."
-    dev = next(sam.parameters()).device
-    content = image_content(image)
-    d = cache.load(image_id, content) if cache is not None else None
-    if d is None:
-        x, hw = padded_input(image, sam_transform(sam), sam.image_encoder.img_size)
-        d = _entry(sam, cache, image_id, _encode(sam, x[None], [hw]), hw, image.shape[:2], content)
-        if cache is not None: cache.stats["computed"] += 1; cache.save(image_id, d)
-    return {"embedding": d["embedding"].to(dev).float(), "input_size": tuple(d["input_size"]),
-            "original_size": tuple(d["original_size"])}
-
-# %% ../nbs/06_sam.ipynb #5e87403a
-class _SamInputs(Dataset):
-    "Images of a dataset folder as SAM inputs: decoded, resized and padded in DataLoader workers."
-    def __init__(self, folder: DataFolder, ids: Sequence[str], sam: Sam):
-        self.folder, self.ids = folder, list(ids)
-        self.tf, self.side = sam_transform(sam), sam.image_encoder.img_size
-    def __len__(self): return len(self.ids)
-    def __getitem__(self, k: int):
-        image = self.folder.image(self.ids[k])
-        x, hw = padded_input(image, self.tf, self.side)
-        return x, torch.tensor(hw), torch.tensor(image.shape[:2]), self.ids[k], image_content(image)
-
-def precompute_embeddings(sam: Sam, # the model whose encoder runs
-                          folder: DataFolder, # the images' folder (any layout: `open_folder`)
-                          ids: Sequence[str], # the images to embed
-                          cache: EmbeddingCache, # where the embeddings go
-                          batch: int = 0, # images per encoder call; 0 = 16 on CUDA, 1 on the CPU (where batching gains nothing)
-                          workers: int | None = None, # DataLoader processes decoding and resizing; None = 4 on CUDA, 0 on the CPU
-                          shard: tuple[int, int] = (0, 1), # (rank, world): this process takes ids[rank::world]
-                          progress: bool = True,
-                         ) -> dict:
-    "Fill the cache for `ids` (those not in it yet) in batches; returns counts and images/s."
-    rank, world = shard
-    mine = [i for i in list(ids)[rank::world] if not cache.path(i).is_file()]
-    dev = next(sam.parameters()).device
-    batch = batch or (16 if dev.type == "cuda" else 1)
-    workers = (4 if dev.type == "cuda" else 0) if workers is None else workers   # on the CPU they take the encoder's cores
-    loader = DataLoader(_SamInputs(folder, mine, sam), batch_size=batch, num_workers=workers,
-                        pin_memory=dev.type == "cuda", persistent_workers=False)
-    t0, done = time.perf_counter(), 0
-    for x, input_sizes, original_sizes, image_ids, contents in tqdm(loader, desc=f"embeddings (rank {rank}/{world})",
-                                                                  disable=not progress):
-        emb = _encode(sam, x, [tuple(s.tolist()) for s in input_sizes])
-        for k, i in enumerate(image_ids):
-            cache.save(i, _entry(sam, cache, i, emb[k:k + 1], input_sizes[k].tolist(), original_sizes[k].tolist(), contents[k]))
-        done += len(image_ids)
-    seconds = time.perf_counter() - t0
-    return {"computed": done, "already_cached": len(list(ids)[rank::world]) - len(mine), "seconds": seconds,
-            "images_per_second": done / seconds if done else None}
-
 # %% ../nbs/06_sam.ipynb #b685d7c7
 def class_scores(mask_logits: Tensor, # (K, h, w) one logit map per object
                  object_classes: Sequence[int], # the class id of each object
@@ -354,9 +234,31 @@ def label_objects(mask_logits: Tensor, # (K, H, W) object logits at the label ma
     return out
 
 
+def sam_transform(sam: Sam) -> ResizeLongestSide:
+    "SAM's own resize to its input size (1024 for the official models, 256 for tiny)."
+    from segment_anything.utils.transforms import ResizeLongestSide
+    return ResizeLongestSide(sam.image_encoder.img_size)
+
 def _prompt_kind(p: ObjectPrompt) -> tuple[bool, int]:
     "Prompts of one kind have the same tokens: SamPredictor would encode them alike."
     return p.has_box, len(p.points)
+
+def _predict_masks(decoder: nn.Module, # SAM's MaskDecoder
+                   image_embedding: Tensor, # (1, C, h, w) the image's embedding
+                   image_pe: Tensor, # (1, C, h, w) the prompt encoder's dense positional encoding
+                   sparse: Tensor, # (B, T, C) the prompts' tokens
+                   dense: Tensor, # (B, C, h, w) their dense embeddings: SAM's no-mask embedding, the same for all
+                  ) -> tuple[Tensor, Tensor]:
+    "((B, M, 4h, 4w) mask logits, (B, M) IoU estimates): `MaskDecoder.predict_masks`, with one image side for all prompts until it is theirs."
+    if not (dense == dense[:1]).all(): raise ValueError("prompts with mask inputs have their own dense embeddings; use predict_masks")
+    d = decoder
+    out_tokens = torch.cat([d.iou_token.weight, d.mask_tokens.weight], 0).unsqueeze(0).expand(sparse.size(0), -1, -1)
+    tokens = torch.cat((out_tokens, sparse), 1)
+    hs, src = d.transformer(image_embedding + dense[:1], image_pe, tokens)   # (1, ...) image side: broadcast over the prompts
+    b, (c, h, w) = tokens.shape[0], image_embedding.shape[1:]
+    up = d.output_upscaling(src.transpose(1, 2).reshape(b, c, h, w))
+    hyper = torch.stack([d.output_hypernetworks_mlps[i](hs[:, 1 + i, :]) for i in range(d.num_mask_tokens)], 1)
+    return (hyper @ up.flatten(2)).view(b, -1, *up.shape[-2:]), d.iou_prediction_head(hs[:, 0, :])
 
 def _decode_group(sam: Sam, emb: dict, group: Sequence[ObjectPrompt], tf: ResizeLongestSide) -> Tensor:
     "(B, 256, 256) low-resolution logits of prompts of one kind, exactly as `SamPredictor.predict_torch` makes them."
@@ -371,8 +273,7 @@ def _decode_group(sam: Sam, emb: dict, group: Sequence[ObjectPrompt], tf: Resize
                  if has_box else None)
         sparse, dense = sam.prompt_encoder(points=points, boxes=boxes, masks=None)
         pe = sam.prompt_encoder.get_dense_pe()
-    masks, iou = sam.mask_decoder.predict_masks(image_embeddings=emb["embedding"], image_pe=pe,
-                                                sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense)
+    masks, iou = _predict_masks(sam.mask_decoder, emb["embedding"], pe, sparse, dense)
     if not has_box and n == 1:      # one click is ambiguous: SAM's three masks, the best by its own IoU estimate
         return masks[torch.arange(len(group), device=dev), 1 + iou[:, 1:].argmax(1)]
     return masks[:, 0]              # a box or several points: SAM's single-mask output
@@ -409,8 +310,6 @@ def load_decoder(sam: Sam, path: str | Path) -> Sam:
         raise ValueError(f"decoder {path} does not fit this SAM's decoder: {str(e).splitlines()[0]}") from None
     return sam.eval()
 
-SAM_MODEL_KEYS = ("model_type", "checkpoint", "device", "seed", "decoder")   # the options that choose get_sam's model
-
 @functools.lru_cache(maxsize=1)
 def _load_once(model_type: str, checkpoint: str | None, device: str | None, seed: int, decoder: str | None) -> Sam:
     sam = load_sam(model_type, checkpoint, seed=seed, device=device)
@@ -418,81 +317,11 @@ def _load_once(model_type: str, checkpoint: str | None, device: str | None, seed
 
 def get_sam(model_type: str = "tiny", # vit_h, vit_l, vit_b (with `checkpoint`) or tiny
             checkpoint: str | None = None, # the official SAM checkpoint
-            device: str | None = "cpu", seed: int = 0,
+            device: str | None = "cpu", # where SAM runs
+            seed: int = 0, # tiny SAM's weights
             decoder: str | None = None, # a fine-tuned decoder.pt to put in
            ) -> Sam:
-    "A SAM loaded once per process (the model of the last arguments is kept; `get_sam.cache_clear()` drops it)."
+    "The SAM of these arguments, loaded once per process (the last one is kept; `get_sam.cache_clear()` drops it)."
     return _load_once(model_type, None if checkpoint is None else str(checkpoint), device, seed,
                       None if decoder is None else str(decoder))
 get_sam.cache_clear = _load_once.cache_clear
-
-def sam_pseudo_label(image: np.ndarray, # (H, W, 3) uint8 RGB
-                     weak: WeakLabels, # its boxes and scribbles
-                     use_scribbles: bool = True, # use scribbles (points) where the weak labels have them
-                     stats: Counter | None = None, # counts updated in place (objects, images, no_prompt)
-                     prompt: str = "both", # "boxes", "scribbles" or "both"
-                     model_type: str = "tiny", # vit_h, vit_l, vit_b (with `checkpoint`) or tiny (random: smoke runs)
-                     checkpoint: str | None = None, # the official SAM checkpoint
-                     device: str | None = "cpu", # where SAM runs
-                     seed: int = 0, # point sampling (and tiny SAM's weights)
-                     decoder: str | None = None, # fine-tuned decoder.pt
-                     cache: str | None = None, # embedding cache folder
-                     n_points: int = 3, # positive points per object, from its scribble
-                     n_negative: int = 0, # negative points per object, from other objects' scribbles
-                     sampling: str = "spread", # spread (farthest-point) or random
-                     threshold: float | None = None, # confidence below which pixels become 255
-                     clip_to_boxes: bool = True, # an object given a box covers nothing outside it
-                     things: Sequence[int] | None = None, # a dataset with stuff: its thing ids; SAM labels things, stuff comes from scribbles
-                    ) -> np.ndarray:
-    "Pseudo-labeller `(image, weak) -> (H, W) uint8` from SAM's masks."
-    if prompt not in ("boxes", "scribbles", "both"): raise ValueError(f"prompt={prompt!r}; expected boxes, scribbles or both")
-    if image.shape[:2] != (weak.height, weak.width):
-        raise ValueError(f"image {weak.image_id} is {image.shape[1]}x{image.shape[0]} but its weak labels say {weak.width}x{weak.height}")
-    sam = get_sam(model_type, checkpoint, device, seed, decoder)
-    use_scr = use_scribbles and prompt != "boxes"
-    w = weak if use_scr else weak.without_scribbles()
-    if prompt == "scribbles": w = w.without_boxes()
-    prompts = make_prompts(w, n_points=n_points, n_negative=n_negative, sampling=sampling, seed=seed)
-    if stats is not None: stats["objects"] += len(prompts); stats["images"] += 1
-    out = np.zeros((weak.height, weak.width), np.uint8) if things is None else stuff_fill(weak if use_scribbles else weak.without_scribbles(), things)
-    if prompts:
-        emb = image_embedding(sam, image, weak.image_id, EmbeddingCache(cache, sam.wsseg_fingerprint) if cache else None)
-        with torch.no_grad():
-            ml = decode_objects(sam, emb, prompts)
-            classes = sorted({0, *(p.class_id for p in prompts)})
-            objects = label_objects(ml, prompts, classes, clip_to_boxes, threshold)
-            if things is None: out = objects
-            else: sure = np.isin(objects, things); out[sure] = objects[sure]
-    elif stats is not None: stats["no_prompt"] += 1
-    return weak.paint_labelled(out, use_scr)
-
-# %% ../nbs/06_sam.ipynb #a8484dc7
-def _rank_world() -> tuple[int, int, int]:
-    "(rank, world size, local rank) under torchrun; (0, 1, 0) otherwise."
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
-
-@call_cli
-def wsseg_embed(data_root: Param("dataset folder with the images", str, opt=False),
-                model_type: Param("SAM model", str, choices=MODEL_TYPES, required=True) = None,
-                checkpoint: Param("the official SAM checkpoint (.pth); wsseg_download sam_vit_h fetches it", str) = None,
-                split_file: Param("ids to embed: a file, or a split name (train, train_aug)", str) = "train_aug",
-                cache: Param("embedding cache folder (what wsseg_pseudolabel --cache reads)", str, required=True) = None,
-                batch: Param("images per encoder call (0: 16 on CUDA, 1 on the CPU)", int) = 0,
-                workers: Param("DataLoader processes decoding and resizing images (default: 4 on CUDA, 0 on the CPU)", int) = None,
-                device: Param("cpu, cuda (under torchrun: each rank its own GPU); default: cuda when present", str) = None,
-                dataset: Param("voc (default), camvid, coco, or a dataset.json: the folder's layout", str) = None):
-    "Precompute SAM image embeddings of a split into the cache, in batches (sharded across ranks under torchrun)."
-    rank, world, local = _rank_world()
-    def run():
-        dev = get_device(device)
-        if dev.type == "cuda" and world > 1: dev = torch.device("cuda", local)
-        sam = load_sam(model_type, checkpoint, device=dev)
-        folder = open_folder(data_root, dataset)
-        ids = folder.split_ids(split_file)
-        return precompute_embeddings(sam, folder, ids, EmbeddingCache(cache, sam.wsseg_fingerprint), batch, workers,
-                                     (rank, world), progress=rank == 0)
-    s = cli_errors(run, "wsseg_embed")
-    ips = f", {s['images_per_second']:.2f} images/s" if s["images_per_second"] else ""
-    print(f"wsseg_embed (rank {rank}/{world}): {s['computed']} computed, {s['already_cached']} already cached{ips} → {cache}")
-
-if __name__ == "__main__" and "__file__" in globals(): wsseg_embed()   # torchrun -m wsseg_nb.sam ...; not in a notebook

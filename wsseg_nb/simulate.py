@@ -24,7 +24,7 @@ def simulate_boxes(gt: np.ndarray, # (H,W) GT class ids, 255 = void
                    min_area: int = 100, # components smaller than this are dropped (pixels)
                    things: Sequence[int] | None = None, # the classes that get boxes; None: every class but 0 (VOC)
                   ) -> list[Box]:
-    "One box per connected component (8-connectivity) of each object class in the GT."
+    "The simulated boxes: one per connected component (8-connectivity) of each object class in the GT."
     boxes = []
     for cid in np.unique(gt):
         if cid == IGNORE or (cid == 0 if things is None else cid not in things): continue
@@ -92,7 +92,7 @@ def simulate_weak_labels(image_id: str, # the image's id (also seeds its scribbl
                          min_area: int = 100, # components smaller than this get neither box nor stroke (pixels)
                          things: Sequence[int] | None = None, # the classes that get boxes; None: every class but 0 (VOC)
                         ) -> WeakLabels:
-    "Simulated boxes and/or scribbles of one image from its GT."
+    "The WeakLabels of one image simulated from its GT: boxes and/or scribbles."
     h, w = gt.shape
     return WeakLabels(image_id, h, w, simulate_boxes(gt, min_area, things) if boxes else [],
                       simulate_scribbles(gt, image_seed(seed, image_id), coverage, line_width, min_area) if scribbles else None,

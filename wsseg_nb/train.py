@@ -23,12 +23,17 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import Dataset as TorchDataset   # not the name of our dataset descriptions (wsseg_nb.datasets.Dataset)
 from tqdm.auto import tqdm
 
-from .core import (Param, call_cli, clean_stale_temporaries, cli_errors, fingerprint, for_each_image, get_device, lock_output, refuse_inputs, Terminated,
-                           read_checkpoint, run_manifest, save_checkpoint, seed_everything, store_true, write_json_atomic)
-from .datasets import VOC, DataFolder, Dataset, load_dataset, open_folder
+from fastcore.script import Param, store_true
+from .cli import call_cli, cli_errors, Terminated
+from .core import (clean_stale_temporaries, fingerprint, get_device, read_checkpoint, save_checkpoint,
+                           seed_everything, write_json_atomic)
+from .jobs import for_each_image
+from .runs import lock_output, refuse_inputs, run_manifest
+from .datasets import VOC, DataFolder, Dataset, open_folder
 from .images import IGNORE, read_label_png
 from .deeplab import DeepLabV2, load_backbone, to_tensor
 from .mask2former import build_mask2former, mask2former_loss
@@ -38,7 +43,7 @@ __all__ = ['TASKS', 'STAGE2_CHECKPOINT', 'SegDataset', 'SampleOrder', 'TrainConf
            'train_model', 'wsseg_train']
 
 # %% ../nbs/13_train.ipynb #5590d86f
-class SegDataset(Dataset):
+class SegDataset(TorchDataset):
     "Augmented (image, label) crops for training; item `position * len + index` seeds its augmentation by position."
     def __init__(self, folder: DataFolder, # the images (and, for labels="gt", the masks)
                  labels: str | Path, # folder of <id>.png training labels, or "gt"
@@ -46,7 +51,8 @@ class SegDataset(Dataset):
                  crop: int = 321, # square training crop
                  scale: tuple[float, float] = (0.5, 1.5), # random rescaling range
                  flip: bool = True, # random horizontal flips
-                 mean: Sequence[float] = (0.485, 0.456, 0.406), std: Sequence[float] = (0.229, 0.224, 0.225), # normalisation
+                 mean: Sequence[float] = (0.485, 0.456, 0.406), # normalisation: per-channel mean on the 0-1 scale (also the padding colour)
+                 std: Sequence[float] = (0.229, 0.224, 0.225), # normalisation: per-channel standard deviation
                  seed: int = 0, # augmentation seed
                  rank: int = 0, # this process's rank (its own augmentation stream)
                 ):
@@ -60,8 +66,9 @@ class SegDataset(Dataset):
 
     def __len__(self): return len(self.ids)
 
-    def label(self, i: str) -> np.ndarray:
-        "The checked label map of image `i`."
+    def label(self, i: str, # an image id
+             ) -> np.ndarray:
+        "(H, W) uint8 class ids of image `i`, checked to be the dataset's classes or 255."
         label = self.voc.gt(i) if self.labels == "gt" else read_label_png(Path(self.labels) / f"{i}.png")
         n = self.voc.dataset.n_classes
         bad = np.unique(label[(label >= n) & (label != IGNORE)])
@@ -71,8 +78,9 @@ class SegDataset(Dataset):
                              "(void). Fix or remake the file, or pass --skip-bad to leave such images out")
         return label
 
-    def pair(self, i: str) -> tuple[np.ndarray, np.ndarray]:
-        "The image and label of `i`, checked against each other."
+    def pair(self, i: str, # an image id
+            ) -> tuple[np.ndarray, np.ndarray]:
+        "((H, W, 3) RGB image, (H, W) label map) of `i`, checked against each other."
         img, label = self.voc.image(i), self.label(i)
         if img.shape[:2] != label.shape:
             raise ValueError(f"label of {i} is {label.shape[1]}x{label.shape[0]}, its image {img.shape[1]}x{img.shape[0]}")
@@ -95,9 +103,15 @@ class SegDataset(Dataset):
         if self.flip and rng.random() < 0.5: img, label = img[:, ::-1], label[:, ::-1]
         return to_tensor(img, self.mean, self.std)[0], torch.from_numpy(np.ascontiguousarray(label)).long()
 
+# %% ../nbs/13_train.ipynb #d9c0dac1
 class SampleOrder(Sampler):
     "Endless sample stream fixed by the seed (epoch e: a permutation seeded by (seed, e)), rank's share, from `start` on."
-    def __init__(self, n: int, seed: int = 0, start: int = 0, rank: int = 0, world: int = 1):
+    def __init__(self, n: int, # number of training images
+                 seed: int = 0, # seed of every epoch's permutation
+                 start: int = 0, # samples this rank has already drawn (a resumed run's position)
+                 rank: int = 0, # this process's rank
+                 world: int = 1, # number of processes (each takes every `world`-th entry)
+                ):
         self.n, self.seed, self.start, self.rank, self.world = n, seed, start, rank, world
 
     def __iter__(self):
@@ -117,9 +131,9 @@ class TrainConfig:
     "Stage-2 training parameters (saved in config.json beside the model)."
     model: str = "deeplab"                  # deeplab | mask2former
     arch: str = ""                          # deeplab: timm backbone (resnet101); mask2former: tiny | swin-*; "" = default
-    pretrained: bool = False
-    iters: int = 20000
-    batch: int = 10
+    pretrained: bool = False                # start from ImageNet (deeplab, timm) or hub (mask2former) weights
+    iters: int = 20000                      # optimiser steps
+    batch: int = 10                         # images per micro-batch, per process
     accum: int = 1                          # gradient accumulation steps
     lr: float = 0.0                         # 0 = the model's default (2.5e-4 / 1e-4)
     crop: int = 0                           # 0 = the model's default (321 / 512)
@@ -127,10 +141,10 @@ class TrainConfig:
     backbone_weights: str = ""              # deeplab: a backbone state_dict (timm key names) loaded over the init, e.g. COCO ResNet-101
     freeze_bn: bool | None = None           # deeplab: frozen batch-norm; None = when pretrained (random weights need BN to train)
     predict_size: int = 512                 # mask2former: long side at inference
-    seed: int = 0
+    seed: int = 0                           # seed of the initialisation, the sample order and the augmentation
     save_every: int = 1000                  # checkpoint every N iterations ...
     save_minutes: float = 10.0              # ... and at least every N minutes (a long first stretch is not lost)
-    workers: int = 2
+    workers: int = 2                        # data-loading processes (0: in the training process)
 
     def __post_init__(self):
         if self.model not in TASKS: raise ValueError(f"model={self.model!r}; expected one of {sorted(TASKS)}")
@@ -144,43 +158,75 @@ class TrainConfig:
         for k, v in TASKS[self.model].defaults.items():
             if not getattr(self, k): object.__setattr__(self, k, v)
 
+# %% ../nbs/13_train.ipynb #862c4f64
 class DeepLabTask:
+    "DeepLabV2's recipe: SGD with a 10x head, cross-entropy on upsampled logits (summed over MSC's scales), no clipping."
     defaults = dict(arch="resnet101", lr=2.5e-4, crop=321)
     @staticmethod
-    def build(cfg: TrainConfig, n_classes: int) -> nn.Module:
+    def build(cfg: TrainConfig, # the run's config: arch, pretrained, freeze_bn, backbone_weights
+              n_classes: int, # classes of the dataset (background included)
+             ) -> nn.Module:
+        "A `DeepLabV2` built from `cfg` (with `backbone_weights` loaded when given)."
         model = DeepLabV2(cfg.arch, n_classes, pretrained=cfg.pretrained, freeze_bn=cfg.freeze_bn)
         if cfg.backbone_weights: load_backbone(model, cfg.backbone_weights)
         return model
     @staticmethod
-    def optimizer(model, cfg: TrainConfig):
+    def optimizer(model, # the `DeepLabV2` being trained
+                  cfg: TrainConfig, # the run's config (lr)
+                 ):
+        "SGD (momentum 0.9, weight decay 5e-4) over the backbone at `lr` and the head at 10x."
         return torch.optim.SGD(model.param_groups(cfg.lr), lr=cfg.lr, momentum=0.9, weight_decay=5e-4)
     @staticmethod
-    def loss(model, x: Tensor, y: Tensor, cfg: TrainConfig) -> Tensor:
+    def loss(model, # the network (or its DDP wrapper)
+             x: Tensor, # (B, 3, H, W) normalised crops
+             y: Tensor, # (B, H, W) class ids, 255 = ignore
+             cfg: TrainConfig, # the run's config (msc)
+            ) -> Tensor:
+        "The batch's cross-entropy on logits upsampled to (H, W), summed over MSC's outputs when `cfg.msc`."
         outs = model(x, msc=(0.75, 0.5)) if cfg.msc else [model(x)]   # through DDP's forward: its hooks see MSC
         return sum(F.cross_entropy(F.interpolate(o, size=y.shape[-2:], mode="bilinear", align_corners=False).float(), y,
                                    ignore_index=IGNORE) for o in outs)
     clip = None
     @staticmethod
-    def mean_std(model): return model.mean, model.std
+    def mean_std(model, # a `DeepLabV2`
+                ):
+        "(mean, std) the backbone normalises its input with."
+        return model.mean, model.std
 
+# %% ../nbs/13_train.ipynb #bfe07bba
 class Mask2FormerTask:
+    "Mask2Former's recipe: AdamW with a 0.1x backbone, the model's own set loss, gradient norm clipped at 0.01."
     defaults = dict(arch="swin-large", lr=1e-4, crop=512)
     @staticmethod
-    def build(cfg: TrainConfig, n_classes: int) -> nn.Module:
+    def build(cfg: TrainConfig, # the run's config: arch, pretrained
+              n_classes: int, # classes of the dataset (background included)
+             ) -> nn.Module:
+        "A `Mask2FormerForUniversalSegmentation` built from `cfg`."
         return build_mask2former(cfg.arch, n_classes, pretrained=cfg.pretrained)
     @staticmethod
-    def optimizer(model, cfg: TrainConfig):
+    def optimizer(model, # the Mask2Former being trained
+                  cfg: TrainConfig, # the run's config (lr)
+                 ):
+        "AdamW (weight decay 0.05) over the Swin backbone at 0.1 x `lr` and the rest at `lr`."
         bb = [p for n, p in model.named_parameters() if "encoder" in n.split(".")[:3] and "pixel_level_module" in n]
         ids = {id(p) for p in bb}
         rest = [p for p in model.parameters() if id(p) not in ids]
         return torch.optim.AdamW([{"params": bb, "lr": cfg.lr * 0.1, "base_lr": cfg.lr * 0.1},
                                   {"params": rest, "lr": cfg.lr, "base_lr": cfg.lr}], lr=cfg.lr, weight_decay=0.05)
     @staticmethod
-    def loss(model, x: Tensor, y: Tensor, cfg: TrainConfig) -> Tensor:
+    def loss(model, # the network (or its DDP wrapper)
+             x: Tensor, # (B, 3, H, W) normalised crops
+             y: Tensor, # (B, H, W) class ids, 255 = ignore
+             cfg: TrainConfig, # the run's config (unused: the loss has no options)
+            ) -> Tensor:
+        "The model's own loss of the batch (`mask2former_loss`)."
         return mask2former_loss(model, x, y, IGNORE)
     clip = 0.01
     @staticmethod
-    def mean_std(model): return (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+    def mean_std(model, # a Mask2Former (unused: ImageNet statistics)
+                ):
+        "(mean, std) on the 0-1 scale: ImageNet's."
+        return (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 TASKS = {"deeplab": DeepLabTask, "mask2former": Mask2FormerTask}
 
@@ -285,6 +331,7 @@ def _finish_iteration_on_ctrl_c() -> Iterator[dict]:
     finally:
         for k, v in old.items(): signal.signal(k, v)
 
+# %% ../nbs/13_train.ipynb #0cf9f1e8
 def _checked_ids(ds: SegDataset, progress: bool) -> list[tuple[str, str]]:
     "--skip-bad: read every (image, label) pair once, keep the good ones in `ds`; returns the skipped ones."
     done, skipped = for_each_image(ds.ids, ds.pair, skip_bad=True, desc="check training data", progress=progress)
@@ -305,18 +352,35 @@ def _start(run: _Run, ckpt: Path, resume: bool) -> int:
     torch.set_rng_state(st["rng"]["torch"])
     return st["iteration"]
 
+# %% ../nbs/13_train.ipynb #8d4aa70e
+def _loop(run: _Run, net, task, batches, start: int, dev, ctrl_c: dict, progress: bool) -> tuple[float, int]:
+    "Iterations `start`..`iters` (saving on schedule; on Ctrl-C after the current one); returns (seconds, iterations done)."
+    run.model.train()
+    t0, done = time.perf_counter(), start
+    bar = tqdm(range(start, run.cfg.iters), desc=f"train {run.cfg.model}", disable=not progress)
+    for it in bar:
+        loss = _step(run, net, task, batches, it, dev)
+        run.log.append({"iteration": it + 1, "loss": loss, "lr": run.opt.param_groups[-1]["lr"]})
+        bar.set_postfix(loss=f"{loss:.3f}")
+        done = it + 1
+        if ctrl_c["stop"]: break
+        if run.due(done): run.save(done)
+    if done > start: run.save(done)   # a run resumed at its last iteration changes nothing, not even the file
+    return time.perf_counter() - t0, done
+
+# %% ../nbs/13_train.ipynb #ad816f02
 def train_model(labels: str | Path, # folder of <id>.png training labels, or "gt"
                 data_root: str | Path, # VOC-layout folder with the images
                 split_file: str | Path, # ids to train on (path or split name)
                 out: str | Path, # model folder: config.json, checkpoint.pt, train_log.jsonl, manifest.json
                 cfg: TrainConfig | None = None, # the network and its training (default: TrainConfig())
-                device: str | None = None,
+                device: str | None = None, # torch device (default: auto; under torchrun, this rank's GPU)
                 resume: bool = False, # go on from out/checkpoint.pt (same options and data; more --iters allowed)
-                progress: bool = True,
+                progress: bool = True, # show a tqdm bar (rank 0 only)
                 skip_bad: bool = False, # check every image/label first and train on the good ones
                 dataset=None, # a Dataset, a built-in name or a dataset.json: classes, layout (None: VOC)
                ) -> dict:
-    "A summary (final loss, seconds per iteration) of training a stage-2 network."
+    "The run's summary (iterations, final loss, seconds per iteration, world size, skipped images), a stage-2 network trained."
     cfg, out = cfg or TrainConfig(), Path(out)
     task, (rank, world, dev), ckpt = TASKS[cfg.model], _dist_setup(device), out / "checkpoint.pt"
     if out.exists() and not out.is_dir(): raise ValueError(f"--out {out} is a file, not a folder; give a folder to write the model into")
@@ -347,21 +411,6 @@ def train_model(labels: str | Path, # folder of <id>.png training labels, or "gt
     if world > 1: dist.barrier()
     return {"iterations": cfg.iters, "final_loss": run.log[-1]["loss"] if run.log else None,
             "seconds_per_iteration": seconds / max(cfg.iters - start, 1), "world_size": world, "skipped": skipped}
-
-def _loop(run: _Run, net, task, batches, start: int, dev, ctrl_c: dict, progress: bool) -> tuple[float, int]:
-    "Iterations `start`..`iters` (saving on schedule; on Ctrl-C after the current one); returns (seconds, iterations done)."
-    run.model.train()
-    t0, done = time.perf_counter(), start
-    bar = tqdm(range(start, run.cfg.iters), desc=f"train {run.cfg.model}", disable=not progress)
-    for it in bar:
-        loss = _step(run, net, task, batches, it, dev)
-        run.log.append({"iteration": it + 1, "loss": loss, "lr": run.opt.param_groups[-1]["lr"]})
-        bar.set_postfix(loss=f"{loss:.3f}")
-        done = it + 1
-        if ctrl_c["stop"]: break
-        if run.due(done): run.save(done)
-    if done > start: run.save(done)   # a run resumed at its last iteration changes nothing, not even the file
-    return time.perf_counter() - t0, done
 
 # %% ../nbs/13_train.ipynb #fef52e3f
 _CFG = TrainConfig()

@@ -9,9 +9,9 @@ import json
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
+from fastcore.basics import patch
 
 from .core import write_json_atomic
 from .datasets import VOC, Dataset
@@ -29,8 +29,8 @@ class Box:
     class_id: int                          # the dataset's id of a thing class
     box_xyxy: tuple[int, int, int, int]    # 0-based [x0, y0, x1, y1)
     source: str = "xml"                    # one of BOX_SOURCES
-    difficult: bool = False
-    truncated: bool = False
+    difficult: bool = False                # VOC's flag: hard to recognise (kept, not used by the constraints)
+    truncated: bool = False                # VOC's flag: the object continues beyond the image (or the box)
 
     @property
     def area(self) -> int:
@@ -38,7 +38,8 @@ class Box:
         x0, y0, x1, y1 = self.box_xyxy
         return (x1 - x0) * (y1 - y0)
 
-    def check(self, width: int, height: int, # the image's size
+    def check(self, width: int, # the image's width in pixels
+              height: int, # the image's height in pixels
               where: str = "", # the file or image, for messages
               dataset: Dataset | None = None, # when given: the class must be one of its things
              ) -> "Box":
@@ -57,6 +58,7 @@ class Box:
             raise ValueError(f"Box{at} has source {self.source!r}; expected one of {BOX_SOURCES}")
         return self
 
+# %% ../nbs/02b_weak_labels.ipynb #0230ef33
 @dataclass(frozen=True)
 class Point:
     "One clicked pixel: its class, and whether the pixel is (positive) or is not (negative) of that class."
@@ -65,7 +67,10 @@ class Point:
     y: int                 # row, 0-based
     positive: bool = True  # False: the pixel is known not to be this class
 
-    def check(self, width: int, height: int, where: str = "") -> "Point":
+    def check(self, width: int, # the image's width in pixels
+              height: int, # the image's height in pixels
+              where: str = "", # the file or image, for messages
+             ) -> "Point":
         "This point, or an error if it lies outside a `width` x `height` image."
         if not (0 <= self.x < width and 0 <= self.y < height):
             raise ValueError(f"Point ({self.x}, {self.y}){' in ' + where if where else ''} is outside the {width}x{height} image")
@@ -75,13 +80,13 @@ class Point:
 @dataclass
 class WeakLabels:
     "The weak labels of one image."
-    image_id: str
-    height: int
-    width: int
-    boxes: list[Box] = field(default_factory=list)
+    image_id: str                           # the image's id (its file name without the extension)
+    height: int                             # the image's height in pixels
+    width: int                              # the image's width in pixels
+    boxes: list[Box] = field(default_factory=list)   # the things' boxes, in the image's pixels
     scribbles: np.ndarray | None = None     # (H, W) uint8 class ids, 255 = unlabelled
     scribble_source: str | None = None      # "scribblesup" | "png" | "cvat" | "simulated" | None
-    points: list[Point] = field(default_factory=list)
+    points: list[Point] = field(default_factory=list)   # clicked pixels, positive or negative
     tags: tuple[int, ...] | None = None     # classes known present (image-level labels); None: no tags
     absent: tuple[int, ...] = ()            # classes known absent
     unknown: np.ndarray | None = None       # (H, W) bool: pixels no rule speaks about (crowd regions)
@@ -111,52 +116,60 @@ class WeakLabels:
         "Whether any pixel is scribbled."
         return self.scribbles is not None and bool((self.scribbles != IGNORE).any())
 
-    def without_scribbles(self) -> "WeakLabels":
-        "The same labels without the scribble map."
-        return replace(self, scribbles=None, scribble_source=None)
+# %% ../nbs/02b_weak_labels.ipynb #4cd0af76
+@patch
+def without_scribbles(self: WeakLabels) -> "WeakLabels":
+    "The same labels without the scribble map."
+    return replace(self, scribbles=None, scribble_source=None)
 
-    def without_boxes(self) -> "WeakLabels":
-        "The same labels without the boxes."
-        return replace(self, boxes=[])
+@patch
+def without_boxes(self: WeakLabels) -> "WeakLabels":
+    "The same labels without the boxes."
+    return replace(self, boxes=[])
 
-    def paint_labelled(self, label: np.ndarray, # (H, W) label map, changed in place
-                       use: bool = True, # False: leave `label` as it is
-                      ) -> np.ndarray:
-        "`label`, with scribbled pixels and positive points set to their class (the scribble and point rules, as hard labels)."
-        if not use: return label
-        if self.scribbles is not None:
-            s = self.scribbles != IGNORE
-            label[s] = self.scribbles[s]
-        for p in self.points:
-            if p.positive: label[p.y, p.x] = p.class_id
-        return label
+@patch
+def paint_labelled(self: WeakLabels, label: np.ndarray, # (H, W) label map, changed in place
+                   use: bool = True, # False: leave `label` as it is
+                  ) -> np.ndarray:
+    "`label`, with scribbled pixels and positive points set to their class (the scribble and point rules, as hard labels)."
+    if not use: return label
+    if self.scribbles is not None:
+        s = self.scribbles != IGNORE
+        label[s] = self.scribbles[s]
+    for p in self.points:
+        if p.positive: label[p.y, p.x] = p.class_id
+    return label
 
-    def resized(self, height: int, width: int, # the new size
-               ) -> "WeakLabels":
-        "The same labels on an image resized to `height` x `width` (boxes rounded outward, each stroke pixel kept)."
-        H, W = self.height, self.width
-        sy, sx = height / H, width / W
-        def outward(x0, y0, x1, y1):
-            x0, y0 = min(math.floor(x0 * sx), width - 1), min(math.floor(y0 * sy), height - 1)
-            return x0, y0, max(min(math.ceil(x1 * sx), width), x0 + 1), max(min(math.ceil(y1 * sy), height), y0 + 1)
-        boxes = [replace(b, box_xyxy=outward(*b.box_xyxy)) for b in self.boxes]
-        scr = None
-        if self.scribbles is not None:
-            scr = np.full((height, width), IGNORE, np.uint8)
-            ys, xs = np.nonzero(self.scribbles != IGNORE)
-            scr[ys * height // H, xs * width // W] = self.scribbles[ys, xs]
-        pts = [replace(p, x=p.x * width // W, y=p.y * height // H) for p in self.points]
-        unk = None
-        if self.unknown is not None:
-            ys, xs = np.mgrid[:height, :width]
-            unk = self.unknown[ys * H // height, xs * W // width]
-        return replace(self, height=height, width=width, boxes=boxes, scribbles=scr, points=pts, unknown=unk)
+@patch
+def paint_unknown(self: WeakLabels, label: np.ndarray, # (H, W) label map, changed in place
+                 ) -> np.ndarray:
+    "`label`, with the unknown region (crowds) set to 255: no label to learn from there."
+    if self.unknown is not None: label[self.unknown] = IGNORE
+    return label
 
-    def paint_unknown(self, label: np.ndarray, # (H, W) label map, changed in place
-                     ) -> np.ndarray:
-        "`label`, with the unknown region (crowds) set to 255: no label to learn from there."
-        if self.unknown is not None: label[self.unknown] = IGNORE
-        return label
+# %% ../nbs/02b_weak_labels.ipynb #aeabfb62
+@patch
+def resized(self: WeakLabels, height: int, # the new height in pixels
+            width: int, # the new width in pixels
+           ) -> "WeakLabels":
+    "The same labels on an image resized to `height` x `width` (boxes rounded outward, each stroke pixel kept)."
+    H, W = self.height, self.width
+    sy, sx = height / H, width / W
+    def outward(x0, y0, x1, y1):
+        x0, y0 = min(math.floor(x0 * sx), width - 1), min(math.floor(y0 * sy), height - 1)
+        return x0, y0, max(min(math.ceil(x1 * sx), width), x0 + 1), max(min(math.ceil(y1 * sy), height), y0 + 1)
+    boxes = [replace(b, box_xyxy=outward(*b.box_xyxy)) for b in self.boxes]
+    scr = None
+    if self.scribbles is not None:
+        scr = np.full((height, width), IGNORE, np.uint8)
+        ys, xs = np.nonzero(self.scribbles != IGNORE)
+        scr[ys * height // H, xs * width // W] = self.scribbles[ys, xs]
+    pts = [replace(p, x=p.x * width // W, y=p.y * height // H) for p in self.points]
+    unk = None
+    if self.unknown is not None:
+        ys, xs = np.mgrid[:height, :width]
+        unk = self.unknown[ys * H // height, xs * W // width]
+    return replace(self, height=height, width=width, boxes=boxes, scribbles=scr, points=pts, unknown=unk)
 
 # %% ../nbs/02b_weak_labels.ipynb #6a2d1159
 def save_weak_labels(out_dir: str | Path, # the weak-label folder
@@ -164,7 +177,7 @@ def save_weak_labels(out_dir: str | Path, # the weak-label folder
                      dataset: Dataset = VOC, # names the classes in the file
                      run: str | None = None, # the key of the run writing it (`core.run_key`): a resumed run checks it
                     ) -> None:
-    "Write `boxes/<id>.json`, and (if any) `scribbles/<id>.png` and `unknown/<id>.png` under `out_dir`, atomically."
+    "None; writes `boxes/<id>.json`, and (if any) `scribbles/<id>.png` and `unknown/<id>.png` under `out_dir`, atomically."
     out_dir, names = Path(out_dir), dataset.classes
     extra = {}
     if weak.points: extra["points"] = [{"class_id": p.class_id, "class_name": names[p.class_id], "x": p.x, "y": p.y,

@@ -59,7 +59,7 @@ def read_voc_xml(path: str | Path, # Annotations/<id>.xml
 # %% ../nbs/02c_weak_formats.ipynb #8e8942fc
 def rle_counts(counts: str | Sequence[int], # COCO RLE counts: a list of run lengths, or its compressed string
               ) -> list[int]:
-    "Run lengths of a COCO RLE (decoding the compressed string form: 5-bit groups, deltas from the run two back)."
+    "The run lengths of a COCO RLE (decoding the compressed string form: 5-bit groups, deltas from the run two back)."
     if not isinstance(counts, str): return [int(c) for c in counts]
     out, p = [], 0
     while p < len(counts):
@@ -84,8 +84,11 @@ def rle_mask(rle: dict, # {"counts": ..., "size": [h, w]}
         flat[pos:pos + n] = val; pos += n; val = not val
     return flat.reshape(w, h).T
 
+# %% ../nbs/02c_weak_formats.ipynb #3210916f
 def polygon_mask(polygons: Sequence[Sequence[float]], # COCO polygons: [x0, y0, x1, y1, ...] each
-                 height: int, width: int) -> np.ndarray:
+                 height: int, # the mask's height in pixels
+                 width: int, # the mask's width in pixels
+                ) -> np.ndarray:
     "(h, w) bool mask of COCO polygons: the pixels whose centres they cover (scikit-image's point-in-polygon)."
     m = np.zeros((height, width), bool)
     for p in polygons:
@@ -94,7 +97,10 @@ def polygon_mask(polygons: Sequence[Sequence[float]], # COCO polygons: [x0, y0, 
         m[skimage.draw.polygon(xy[:, 1], xy[:, 0], (height, width))] = True
     return m
 
-def segmentation_mask(seg, height: int, width: int) -> np.ndarray:
+def segmentation_mask(seg, # a COCO `segmentation`: a list of polygons, or an RLE dict {"counts", "size"}
+                      height: int, # the image's height in pixels
+                      width: int, # the image's width in pixels
+                     ) -> np.ndarray:
     "(h, w) bool mask of a COCO `segmentation`: polygons, or an RLE (compressed or not)."
     if isinstance(seg, dict):
         m = rle_mask(seg)
@@ -106,10 +112,10 @@ def segmentation_mask(seg, height: int, width: int) -> np.ndarray:
 @dataclass
 class CocoImage:
     "One image of a COCO file: its size, its boxes, and the annotations needed for crowds and scoring."
-    file_name: str
-    width: int
-    height: int
-    boxes: list[Box] = field(default_factory=list)
+    file_name: str                                  # as the file names it, folders included
+    width: int                                      # the image's width in pixels
+    height: int                                     # the image's height in pixels
+    boxes: list[Box] = field(default_factory=list)  # the non-crowd annotations' boxes
     crowds: list = field(default_factory=list)      # segmentations of iscrowd annotations: the unknown region
     segments: list = field(default_factory=list)    # (class id, area, segmentation) of the others: GT for scoring
 
@@ -125,6 +131,7 @@ class CocoImage:
         if (u := self.unknown()) is not None: out[u] = IGNORE
         return out
 
+# %% ../nbs/02c_weak_formats.ipynb #32220a92
 def read_category_map(path: str | Path | None, # JSON {"their name": "our name" | null}
                      ) -> dict[str, str | None]:
     "A category map from its file ({} for None); a clear error for anything but names to names or null."
@@ -136,7 +143,7 @@ def read_category_map(path: str | Path | None, # JSON {"their name": "our name" 
         raise ValueError(f'--category-map {path}: expected a JSON object {{"their name": "our name" or null}}')
     return m
 
-# %% ../nbs/02c_weak_formats.ipynb #32220a92
+# %% ../nbs/02c_weak_formats.ipynb #060c23d6
 def _coco_list(d, key: str, path: Path) -> list:
     part = d.get(key) if isinstance(d, dict) else None
     if not isinstance(part, list):
@@ -151,6 +158,7 @@ def _field(d: dict, key: str, kind, where: str):
     if not ok: raise ValueError(f"{where} has {key}={v!r}; expected {getattr(kind, '__name__', 'a number')}")
     return v
 
+# %% ../nbs/02c_weak_formats.ipynb #34d5fb95
 def _coco_categories(cats: list, anns: list, path: Path, dataset: Dataset, category_map: dict) -> dict[int, int | None]:
     "COCO category id -> the dataset's class id (None: dropped by the map); unknown names of used categories refused."
     names: dict[int, str] = {}
@@ -171,6 +179,7 @@ def _coco_categories(cats: list, anns: list, path: Path, dataset: Dataset, categ
                          '(JSON {"their name": "our name" | null})')
     return out
 
+# %% ../nbs/02c_weak_formats.ipynb #525bf0b0
 def _coco_images(ims: list, path: Path) -> dict[int, CocoImage]:
     "COCO image id -> its record; two images with one id, or one file name in two folders, refused."
     out, stems = {}, {}
@@ -193,6 +202,7 @@ def _coco_box(a: dict, im: CocoImage, where: str) -> tuple[int, int, int, int]:
     x, y, bw, bh = (float(v) for v in b)
     return (max(0, math.floor(x)), max(0, math.floor(y)), min(im.width, math.ceil(x + bw)), min(im.height, math.ceil(y + bh)))
 
+# %% ../nbs/02c_weak_formats.ipynb #a2df965d
 def read_coco(path: str | Path, # COCO instance JSON
               dataset: Dataset = VOC, # the dataset's thing classes; categories map to them by name
               category_map: dict[str, str | None] | None = None, # {"their name": "our name" | None (drop)}
@@ -225,7 +235,7 @@ def boxes_from_instances(instances: np.ndarray, # (H,W) instance ids, 0 = none, 
                          classes: np.ndarray, # (H,W) GT class ids
                          source: str = "instances", # the boxes' source
                         ) -> list[Box]:
-    "One box per instance id, with the majority GT class of its pixels."
+    "The boxes of the instances, one per instance id, each with the majority GT class of its pixels."
     if instances.shape != classes.shape:
         raise ValueError(f"instance mask {instances.shape} and class mask {classes.shape} differ in size")
     boxes = []
@@ -260,8 +270,10 @@ def scribble_class(tag: str, # a ScribbleSup tag
     if t in lower: return lower.index(t)
     return dataset.class_id(tag.strip(), where)
 
+# %% ../nbs/02c_weak_formats.ipynb #894525c8
 def rasterise_scribbles(strokes: Sequence[tuple[int, np.ndarray]], # (class id, (N,2) xy points)
-                        height: int, width: int, # the map's size
+                        height: int, # the map's height in pixels
+                        width: int, # the map's width in pixels
                         line_width: int = 3, # stroke width in pixels
                        ) -> np.ndarray:
     "(H, W) uint8 label map, 255 where no scribble passes."
@@ -273,8 +285,10 @@ def rasterise_scribbles(strokes: Sequence[tuple[int, np.ndarray]], # (class id, 
         else: cv2.polylines(out, [pts], False, int(cid), thickness=line_width)
     return out
 
+# %% ../nbs/02c_weak_formats.ipynb #d3930458
 def read_scribble_txt(path: str | Path, # `class,x1,y1,x2,y2,...` per line
-                      height: int, width: int, # the image's size
+                      height: int, # the image's height in pixels
+                      width: int, # the image's width in pixels
                       line_width: int = 3, # stroke width in pixels
                       dataset: Dataset = VOC, # the class ids' dataset
                      ) -> np.ndarray:
@@ -294,7 +308,8 @@ def read_scribble_txt(path: str | Path, # `class,x1,y1,x2,y2,...` per line
     return rasterise_scribbles(strokes, height, width, line_width)
 
 def read_scribble_xml(path: str | Path, # a ScribbleSup XML
-                      height: int | None = None, width: int | None = None, # the image's size (default: the file's)
+                      height: int | None = None, # the image's height in pixels (None: the file's)
+                      width: int | None = None, # the image's width in pixels (None: the file's)
                       line_width: int = 3, # stroke width in pixels
                       dataset: Dataset = VOC, # whose classes the tags name
                      ) -> np.ndarray:
@@ -310,8 +325,10 @@ def read_scribble_xml(path: str | Path, # a ScribbleSup XML
         strokes.append((cid, np.array(pts)))
     return rasterise_scribbles(strokes, h, w, line_width)
 
+# %% ../nbs/02c_weak_formats.ipynb #a2e2a3bf
 def read_scribble_png(path: str | Path, # a label map: pixel value = class id
-                      height: int, width: int, # the image's size
+                      height: int, # the image's height in pixels
+                      width: int, # the image's width in pixels
                       dataset: Dataset = VOC, # the class ids' dataset
                       unlabelled: int = IGNORE, # the value of pixels nobody scribbled
                      ) -> np.ndarray:
@@ -327,8 +344,10 @@ def read_scribble_png(path: str | Path, # a label map: pixel value = class id
                          f"and unlabelled pixels are {unlabelled} (--unlabelled V if yours use another value)")
     return s
 
+# %% ../nbs/02c_weak_formats.ipynb #e497df0e
 def read_scribbles(path: str | Path, # .xml (ScribbleSup), .txt or .png
-                   height: int, width: int, # the image's size
+                   height: int, # the image's height in pixels
+                   width: int, # the image's width in pixels
                    line_width: int = 3, # stroke width of polylines
                    dataset: Dataset = VOC, # whose classes
                   ) -> np.ndarray:
@@ -345,7 +364,8 @@ def read_scribbles(path: str | Path, # .xml (ScribbleSup), .txt or .png
 
 # %% ../nbs/02c_weak_formats.ipynb #3c300ea8
 def read_points_tags(path: str | Path, # DIR/<id>.json
-                     height: int, width: int, # the image's size
+                     height: int, # the image's height in pixels
+                     width: int, # the image's width in pixels
                      dataset: Dataset = VOC, # whose class names
                     ) -> tuple[list[Point], tuple[int, ...] | None, tuple[int, ...]]:
     "(points, tags or None, absent classes) of a per-image points-and-tags JSON."
@@ -369,19 +389,21 @@ CVAT_SHAPES = ("box", "polyline", "points", "tag")
 @dataclass
 class CvatImage:
     "One image of a CVAT export: its size and its weak labels."
-    name: str
-    width: int
-    height: int
-    boxes: list[Box] = field(default_factory=list)
+    name: str                                       # the image's file name, as CVAT gives it (folders included)
+    width: int                                      # the image's width in pixels
+    height: int                                     # the image's height in pixels
+    boxes: list[Box] = field(default_factory=list)  # its <box> shapes
     strokes: list[tuple[int, np.ndarray]] = field(default_factory=list)   # (class id, (N, 2) xy) polylines
-    points: list[Point] = field(default_factory=list)
-    tags: tuple[int, ...] | None = None
+    points: list[Point] = field(default_factory=list)                     # its <points> shapes, one Point each
+    tags: tuple[int, ...] | None = None                                     # class ids of its <tag>s; None: no tags
     ignored: Counter = field(default_factory=Counter)                       # shapes that are not weak labels
 
-    def scribbles(self, line_width: int = 3) -> np.ndarray | None:
+    def scribbles(self, line_width: int = 3, # stroke width in pixels
+                 ) -> np.ndarray | None:
         "(H, W) scribble map of its polylines (None without any)."
         return rasterise_scribbles(self.strokes, self.height, self.width, line_width) if self.strokes else None
 
+# %% ../nbs/02c_weak_formats.ipynb #68bfdf3f
 def _cvat_xy(shape: ET.Element, where: str) -> np.ndarray:
     try: return np.array([[float(v) for v in p.split(",")] for p in shape.get("points", "").split(";") if p.strip()]).reshape(-1, 2)
     except ValueError: raise ValueError(f"{where}: points={shape.get('points')!r}; expected 'x,y;x,y;...'") from None
@@ -408,6 +430,7 @@ def _cvat_image(node: ET.Element, path: Path, dataset: Dataset) -> CvatImage:
     im.tags = tuple(sorted(set(tags))) if tags else None
     return im
 
+# %% ../nbs/02c_weak_formats.ipynb #418a3fe8
 def read_cvat(path: str | Path, # a CVAT for images 1.1 annotations.xml
               dataset: Dataset = VOC, # whose class names the labels are
              ) -> dict[str, CvatImage]:

@@ -9,8 +9,6 @@ import functools
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
-
 from .datasets import DataFolder
 from .images import IGNORE, read_label_png
 from .core import image_seed
@@ -29,10 +27,11 @@ SCRIBBLE_MODES = ("scribblesup", "png", "cvat", "simulated", "none")
 def weak_label_kind(boxes: str, # a box source (BOX_MODES)
                     scribbles: str, # a scribble source (SCRIBBLE_MODES)
                    ) -> str:
-    "How weak labels were made, as tables record it: 'simulated', 'cvat', or e.g. 'xml+scribblesup', 'coco+none'."
+    "The name of how weak labels were made, as tables record it: 'simulated', 'cvat', or e.g. 'xml+scribblesup', 'coco+none'."
     if {boxes, scribbles} <= {"simulated", "none"}: return "simulated"
     return "cvat" if (boxes, scribbles) == ("cvat", "cvat") else f"{boxes}+{scribbles}"
 
+# %% ../nbs/02e_weak_sources.ipynb #c244a50e
 @dataclass(frozen=True, kw_only=True)
 class WeakSource:
     "Where a run's weak labels come from: boxes, scribbles, points and tags, and the simulation's settings."
@@ -77,7 +76,7 @@ class WeakSource:
         return weak_label_kind(self.boxes, self.scribbles)
 
     def record(self) -> dict:
-        "What a manifest records: the options, with files as absolute paths."
+        "The dict a manifest records: the options, with files as absolute paths."
         d = asdict(self)
         for k in ("coco", "category_map", "scribble_dir", "cvat", "points_tags"):
             if d[k] is not None: d[k] = str(Path(d[k]).resolve())
@@ -95,7 +94,7 @@ def _cvat_file(path: str, mtime: float, dataset) -> dict:
 def source_files(src: WeakSource, # the sources
                  dataset, # the Dataset whose names the files use
                 ) -> dict:
-    "The tool exports the sources name, read (once per process) and checked: {'coco': {...}, 'cvat': {...}}."
+    "The tool exports the sources name, read (once per process) and checked, by kind: {'coco': {...}, 'cvat': {...}}."
     out = {}
     if src.coco: out["coco"] = _coco_file(str(src.coco), Path(src.coco).stat().st_mtime, dataset, src.category_map)
     if src.cvat: out["cvat"] = _cvat_file(str(src.cvat), Path(src.cvat).stat().st_mtime, dataset)

@@ -17,32 +17,48 @@ MYO_REACH = 15   # image pixels: every myocardium pixel lies within this of the 
 LV_REACH = 30    # image pixels: how far to look, each way, for the cavity around a pixel
 
 @C.constraint(classes=("lv", "myo"), weight=30.0)
-def myo_separates_lv(m: C.Memberships, labels: C.ImageLabels, *, reduce: str = "sum", per_grounding: bool = False):
-    "The myocardium separates the left ventricle from the rest: every neighbour of an LV pixel is LV or myocardium."
+def myo_separates_lv(m: C.Memberships, # (C, H, W) log_p and log_not of the image's classes at the working size
+                     labels: C.ImageLabels, # the image's classes (`channel`) and working scale (`scale`)
+                     *, reduce: str = "sum", # how `forall` reduces the pixels: "sum" or "mean" (log geometric mean)
+                     per_grounding: bool = False, # True: also return the (H, W) per-pixel truth
+                    ):
+    "Log-truth (scalar; with `per_grounding`, also the (H, W) map) that the myocardium separates the LV from the rest: every neighbour of an LV pixel is LV or myocardium."
     lv, myo = labels.channel("lv"), labels.channel("myo")
     truth = R.only_next_to(m.log_p[lv], R.any_of(m.log_p, [lv, myo])[1], r=1)
     t = L.forall(truth, reduce=reduce)
     return (t, truth) if per_grounding else t
 
 @C.constraint(classes=("rv", "myo"))
-def rv_touches_myo(m: C.Memberships, labels: C.ImageLabels, *, reduce: str = "sum", per_grounding: bool = False):
-    "The right ventricle touches the myocardium: some RV pixel has a myocardium pixel next to it."
+def rv_touches_myo(m: C.Memberships, # (C, H, W) log_p and log_not of the image's classes at the working size
+                   labels: C.ImageLabels, # the image's classes (`channel`) and working scale (`scale`)
+                   *, reduce: str = "sum", # unused: one ∃ over the pixels has nothing to reduce (taken, as every constraint takes it)
+                   per_grounding: bool = False, # True: also return the (H, W) per-pixel truth
+                  ):
+    "Log-truth (scalar; with `per_grounding`, also the (H, W) map) that the right ventricle touches the myocardium: some RV pixel has a myocardium pixel next to it."
     rv, myo = labels.channel("rv"), labels.channel("myo")
     touch = m.log_p[rv] + L.lnot(sum(R.shifted(m.log_not[myo], dy, dx) for dy, dx in R.disk_offsets(1)))   # rv(p) ∧ ∃q∈N(p) myo(q)
     t = L.exists(touch)
     return (t, touch) if per_grounding else t
 
 @C.constraint(classes=("lv", "myo"), weight=30.0)
-def myo_hugs_lv(m: C.Memberships, labels: C.ImageLabels, *, reduce: str = "sum", per_grounding: bool = False):
-    "The myocardium wraps the cavity: every myocardium pixel has an LV pixel within MYO_REACH image pixels."
+def myo_hugs_lv(m: C.Memberships, # (C, H, W) log_p and log_not of the image's classes at the working size
+                labels: C.ImageLabels, # the image's classes (`channel`) and working scale (`scale`)
+                *, reduce: str = "sum", # how `forall` reduces the pixels: "sum" or "mean" (log geometric mean)
+                per_grounding: bool = False, # True: also return the (H, W) per-pixel truth
+               ):
+    "Log-truth (scalar; with `per_grounding`, also the (H, W) map) that the myocardium wraps the cavity: every myocardium pixel has an LV pixel within MYO_REACH image pixels."
     lv, myo = labels.channel("lv"), labels.channel("myo")
     truth = R.near(m.log_p[myo], m.log_not[lv], r=max(1, math.ceil(MYO_REACH * labels.scale)))
     t = L.forall(truth, reduce=reduce)
     return (t, truth) if per_grounding else t
 
 @C.constraint(classes=("lv",), weight=30.0)
-def lv_is_filled(m: C.Memberships, labels: C.ImageLabels, *, reduce: str = "sum", per_grounding: bool = False):
-    "The cavity has no holes: a pixel with LV in each of the four directions within LV_REACH is LV (papillary muscles are cavity)."
+def lv_is_filled(m: C.Memberships, # (C, H, W) log_p and log_not of the image's classes at the working size
+                 labels: C.ImageLabels, # the image's classes (`channel`) and working scale (`scale`)
+                 *, reduce: str = "sum", # how `forall` reduces the pixels: "sum" or "mean" (log geometric mean)
+                 per_grounding: bool = False, # True: also return the (H, W) per-pixel truth
+                ):
+    "Log-truth (scalar; with `per_grounding`, also the (H, W) map) that the cavity has no holes: a pixel with LV in each of the four directions within LV_REACH is LV (papillary muscles are cavity)."
     lv = labels.channel("lv")
     truth = L.lnot(R.enclosed(m.log_not[lv], max(1, math.ceil(LV_REACH * labels.scale))) + m.log_not[lv])   # enclosed → lv
     t = L.forall(truth, reduce=reduce)

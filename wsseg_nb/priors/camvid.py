@@ -15,8 +15,12 @@ import wsseg_nb.relations as R
 SKY_REACH = 40   # image pixels below a road pixel that may hold no sky
 
 @C.constraint(classes=("road", "sky"))
-def sky_never_below_road(m: C.Memberships, labels: C.ImageLabels, *, reduce: str = "sum", per_grounding: bool = False):
-    "The sky is never below the road: no road pixel has sky within SKY_REACH image pixels beneath it."
+def sky_never_below_road(m: C.Memberships, # (C, H, W) log_p and log_not of the image's classes at the working size
+                         labels: C.ImageLabels, # the image's classes (`channel`) and working scale (`scale`)
+                         *, reduce: str = "sum", # how `forall` reduces the pixels: "sum" or "mean" (log geometric mean)
+                         per_grounding: bool = False, # True: also return the (H, W) per-pixel truth
+                        ):
+    "Log-truth (scalar; with `per_grounding`, also the (H, W) map) that the sky is never below the road: no road pixel has sky within SKY_REACH image pixels beneath it."
     road, sky = labels.channel("road"), labels.channel("sky")
     truth = L.limplies(m.log_p[road], R.none_along(m.log_not[sky], 1, 0, max(1, math.ceil(SKY_REACH * labels.scale))))
     t = L.forall(truth, reduce=reduce)
