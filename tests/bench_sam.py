@@ -101,10 +101,10 @@ def _embed_child(model_type, n, batch, device, q):
         sync(); t0 = time.perf_counter()
         for i in ids: SC.image_embedding(sam, voc.image(i), i, SC.EmbeddingCache(f"{d}/one", sam.wsseg_fingerprint))
         sync(); one = time.perf_counter() - t0
-        r = SC.precompute_embeddings(sam, sample_root(), ids, SC.EmbeddingCache(f"{d}/batched", sam.wsseg_fingerprint),
+        r = SC.precompute_embeddings(sam, voc, ids, SC.EmbeddingCache(f"{d}/batched", sam.wsseg_fingerprint),
                                     progress=False)
         sync()
-        rb = SC.precompute_embeddings(sam, sample_root(), ids, SC.EmbeddingCache(f"{d}/b{batch}", sam.wsseg_fingerprint),
+        rb = SC.precompute_embeddings(sam, voc, ids, SC.EmbeddingCache(f"{d}/b{batch}", sam.wsseg_fingerprint),
                                      batch=batch, progress=False) if batch else None
         sync()
     q.put(dict(per_image=n / one, batched=r["images_per_second"], forced=rb and rb["images_per_second"]))

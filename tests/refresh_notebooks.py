@@ -1,7 +1,7 @@
 """Refresh the outputs the library notebooks keep for their readers (`nbdev_test` runs them but writes nothing).
 
 Each notebook in `nbs/` (not `index`, not the experiments, whose outputs are runs of their own) is executed
-in place from its own folder, one thread per process so its numbers do not depend on the machine's cores,
+in place from its own folder, but for the cells `nbdev_test` skips too (`#| slow`, `#| gpu`), one thread per process so its numbers do not depend on the machine's cores,
 progress bars off (they carry timings). Then what would change from machine to machine goes: execution
 counts and times (`nbdev_clean`), widget state, stderr streams (warnings carry install paths). A refresh
 that leaves an absolute path or a timing in an output fails, naming the notebook and the text.
@@ -13,13 +13,13 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / "nbs"
 MACHINE_PATH = re.compile(r"""(?<![\w.])/(?:work|tmp|root|home|Users|private|mnt|var/folders)/[^"'\s,)]*""")
-TIMING = re.compile(r"\b\d+(?:\.\d+)?\s?(?:s|ms|seconds)(?:/image| per image|/edit)?\b(?![\w-])")
+TIMING = re.compile(r"\b\d+(?:\.\d+)?\s?(?:s|ms|seconds|images/s|it/s)(?:/image|/iteration| per image|/edit)?\b(?![\w-])")
+BAR = re.compile(r"\d+%\|")   # a progress bar drawn as a widget (a caller asked for one)
 
 
 def library_notebooks() -> list[Path]:
@@ -40,7 +40,8 @@ def tidy(path: Path) -> list[str]:
     problems = []
     for k, c in enumerate(nb["cells"]):
         if c["cell_type"] != "code": continue
-        c["outputs"] = [o for o in c.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        c["outputs"] = [o for o in c.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                        and not BAR.search(_text(o))]
         for o in c["outputs"]:
             t = _text(o)
             problems += [f"{path.name} cell {k}: machine path {m!r}" for m in MACHINE_PATH.findall(t)]
@@ -50,14 +51,34 @@ def tidy(path: Path) -> list[str]:
     return problems
 
 
+SKIP = {"slow", "gpu"}   # as nbdev_test: cells flagged so are not run here (their outputs are left as they are)
+
+
+def _flags(source: str) -> set[str]:
+    "The nbdev directives of a cell's first lines (`#| slow` -> {'slow'})."
+    out = set()
+    for line in source.splitlines():
+        if not line.startswith("#|"): break
+        out |= set(line[2:].split())
+    return out
+
+
 def refresh(path: Path, timeout: int) -> list[str]:
-    "Execute one notebook in place and tidy it; returns the problems left in its outputs."
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore"}
-    env.pop("MPLBACKEND", None)   # the kernel's inline backend: figures as PNG outputs
-    r = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute", "--inplace",
-                        f"--ExecutePreprocessor.timeout={timeout}", str(path)], cwd=path.parent, env=env,
-                       capture_output=True, text=True)
-    if r.returncode: raise SystemExit(f"{path.name} failed to run:\n{r.stderr[-3000:]}")
+    "Execute one notebook in place (but its slow, gpu and export-call cells) and tidy it; returns the problems left."
+    import nbformat
+    from nbconvert.preprocessors import ExecutePreprocessor
+
+    class Skipping(ExecutePreprocessor):
+        def preprocess_cell(self, cell, resources, index):
+            if cell.cell_type == "code" and (_flags(cell.source) & SKIP or "nbdev_export()" in cell.source): return cell, resources
+            return super().preprocess_cell(cell, resources, index)
+
+    for k, v in {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TQDM_DISABLE": "1", "PYTHONWARNINGS": "ignore"}.items():
+        os.environ[k] = v   # inherited by the kernel
+    os.environ.pop("MPLBACKEND", None)   # the kernel's inline backend: figures as PNG outputs
+    nb = nbformat.read(path, as_version=4)
+    Skipping(timeout=timeout, kernel_name="python3").preprocess(nb, {"metadata": {"path": str(path.parent)}})
+    nbformat.write(nb, path)
     return tidy(path)
 
 

@@ -16,14 +16,12 @@ from typing import Sequence
 
 import anywidget
 import numpy as np
-import torch
 import traitlets
 from PIL import Image
 from fastcore.basics import patch
 
-from .constraints import (CONSTRAINTS, DEFAULT_CONSTRAINTS, encode_weak, load_constraint_files, memberships,
-                                  working_size)
-from .formula import soft_scores
+from .constraints import DEFAULT_CONSTRAINTS, load_constraint_files, working_size
+from .formula import constraint_groundings
 from .superpixels import working_superpixels
 from .core import Cancelled, cancellable, write_json_atomic
 from .runs import read_manifest
@@ -35,7 +33,7 @@ from .weak import Box, Point, WeakLabels, coco_json, load_weak_labels, save_weak
 from .weak_formats import rasterise_scribbles
 
 # %% auto #0
-__all__ = ['weak_from_shapes', 'AnnotationFolder', 'constraint_groundings', 'png_url', 'label_rgba', 'falsity_rgba', 'Annotator']
+__all__ = ['weak_from_shapes', 'AnnotationFolder', 'png_url', 'label_rgba', 'falsity_rgba', 'Annotator']
 
 # %% ../nbs/15_annotate.ipynb #6d5d8441
 def weak_from_shapes(image_id: str, # the image
@@ -126,33 +124,6 @@ class AnnotationFolder:
                                                     "base_scribbles": base_scribbles is not None})
         write_json_atomic(self.out/"coco.json", coco_json(self.out, self.dataset, self.ext))
         return weak
-
-# %% ../nbs/15_annotate.ipynb #8a575253
-def constraint_groundings(label: np.ndarray, # (H, W) uint8 class ids, the label map to explain
-                          weak: WeakLabels, # the image's weak labels
-                          image: np.ndarray, # (H, W, 3) uint8 RGB (border precision's superpixels)
-                          constraints: Sequence[str], # the constraints to explain
-                          *, size: int = 256, # working long side
-                          confidence: float = 0.95, # probability the soft map gives the labelled class
-                          n_segments: int = 300, # SLIC superpixels at the working size
-                          things: Sequence[int] | None = None, # a dataset with stuff: its thing ids
-                          superpixels: np.ndarray | None = None, # (h, w) at the working size, if already computed
-                         ) -> dict[str, tuple[float, np.ndarray | None]]:
-    "name -> (log-truth, (h, w) falsity map or None) for each constraint that applies to the image."
-    hw = working_size(weak.height, weak.width, size)
-    sp = superpixels
-    if sp is None and "border" in constraints: sp = working_superpixels(image, hw, n_segments)
-    enc = encode_weak(weak, hw, superpixels=sp, things=things)
-    m = memberships(soft_scores(label, enc.classes, hw, confidence))
-    out = {}
-    for name in constraints:
-        c = CONSTRAINTS[name]
-        if not c.applies(enc): continue
-        truth, per = c(m, enc, reduce="sum", per_grounding=True)
-        per = per.detach().float() if torch.is_tensor(per) else None
-        while per is not None and per.dim() > 2: per = per.sum(0)   # over classes (and offsets)
-        out[name] = (float(truth), (-per).clamp_min(0).numpy() if per is not None and tuple(per.shape) == tuple(hw) else None)
-    return out
 
 # %% ../nbs/15_annotate.ipynb #163ea16b
 def png_url(rgba: np.ndarray, # (H, W, 3) RGB or (H, W, 4) RGBA uint8

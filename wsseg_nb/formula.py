@@ -12,16 +12,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .constraints import (DEFAULT_CONSTRAINTS, DEFAULT_REDUCE, build_loss, default_weights, encode_weak, working_size)
+from .constraints import (CONSTRAINTS, DEFAULT_CONSTRAINTS, DEFAULT_REDUCE, build_loss, default_weights, encode_weak,
+                                  memberships, working_size)
 from .images import IGNORE
 from .superpixels import working_superpixels
 from .weak import WeakLabels
 
 # %% auto #0
-__all__ = ['soft_scores', 'formula_terms', 'formula_truth', 'degenerate_maps', 'void_to_nearest']
+__all__ = ['soft_scores', 'formula_terms', 'formula_truth', 'degenerate_maps', 'void_to_nearest', 'constraint_groundings']
 
 # %% ../nbs/03d_formula.ipynb #fae07eb3
-def soft_scores(labels: np.ndarray, # (H, W) class ids; 255 and classes without a channel count as background
+def soft_scores(label_map: np.ndarray, # (H, W) class ids; 255 and classes without a channel count as background
                 classes: Sequence[int], # channel -> class id
                 size: tuple[int, int] | None = None, # working (h, w); None = full resolution
                 confidence: float = 0.95, # probability of the labelled class
@@ -30,16 +31,16 @@ def soft_scores(labels: np.ndarray, # (H, W) class ids; 255 and classes without 
     C = len(classes)
     lut = np.zeros(256, np.int64)
     for i, c in enumerate(classes): lut[c] = i
-    idx = lut[labels]
+    idx = lut[label_map]
     rest = (1 - confidence) / (C - 1) if C > 1 else 0.0
-    prob = np.full((C, *labels.shape), rest, np.float32)
+    prob = np.full((C, *label_map.shape), rest, np.float32)
     np.put_along_axis(prob, idx[None], confidence if C > 1 else 1.0, 0)
-    if size is not None and tuple(size) != labels.shape:
+    if size is not None and tuple(size) != label_map.shape:
         prob = np.stack([cv2.resize(p, size[::-1], interpolation=cv2.INTER_AREA) for p in prob])
     return torch.from_numpy(np.log(prob / prob.sum(0, keepdims=True)))
 
-def formula_terms(labels: np.ndarray, # (H, W) uint8 class ids (255 = background here)
-                  weak: WeakLabels, # the image's weak labels (full resolution)
+def formula_terms(label_map: np.ndarray, # (H, W) uint8 class ids (255 = background here)
+                  weak: WeakLabels, # the image's weak label_map (full resolution)
                   image: np.ndarray | None = None, # (H, W, 3) RGB: needed for border precision's superpixels
                   *, size: int = 256, # working long side (0 = full resolution)
                   constraints: Sequence[str] = DEFAULT_CONSTRAINTS, # names in CONSTRAINTS; those that apply are scored
@@ -49,19 +50,19 @@ def formula_terms(labels: np.ndarray, # (H, W) uint8 class ids (255 = background
                   superpixels: np.ndarray | None = None, # (h, w) at the working size, if already computed (else from image)
                   things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
                  ) -> dict[str, float]:
-    "{name: log-truth} of each applicable constraint for `labels`, made soft, at the working size."
-    if labels.shape != (weak.height, weak.width):
-        raise ValueError(f"label map is {labels.shape[1]}x{labels.shape[0]} but the weak labels of {weak.image_id} "
+    "{name: log-truth} of each applicable constraint for `label_map`, made soft, at the working size."
+    if label_map.shape != (weak.height, weak.width):
+        raise ValueError(f"label map is {label_map.shape[1]}x{label_map.shape[0]} but the weak label_map of {weak.image_id} "
                          f"are {weak.width}x{weak.height}")
     hw = working_size(weak.height, weak.width, size)
     sp = superpixels
     if sp is None and image is not None and "border" in constraints: sp = working_superpixels(image, hw, n_segments)
     encoded = encode_weak(weak, hw, superpixels=sp, things=things)
-    _, terms = build_loss(soft_scores(labels, encoded.classes, hw, confidence), encoded, constraints, reduce=reduce)
+    _, terms = build_loss(soft_scores(label_map, encoded.classes, hw, confidence), encoded, constraints, reduce=reduce)
     return {k: float(v) for k, v in terms.items()}
 
-def formula_truth(labels: np.ndarray, # (H, W) uint8 class ids, the label map to judge
-                  weak: WeakLabels, # the image's weak labels (full resolution)
+def formula_truth(label_map: np.ndarray, # (H, W) uint8 class ids, the label map to judge
+                  weak: WeakLabels, # the image's weak label_map (full resolution)
                   image: np.ndarray | None = None, # (H, W, 3) RGB: border precision's superpixels
                   *, size: int = 256, # working long side (0 = full resolution)
                   constraints: Sequence[str] = DEFAULT_CONSTRAINTS, # the conjuncts
@@ -73,7 +74,7 @@ def formula_truth(labels: np.ndarray, # (H, W) uint8 class ids, the label map to
                   weights: Mapping[str, float] | None = None, # per-constraint weights (default: the registered ones)
                  ) -> float:
     "The log-truth of the whole formula (the weighted conjunction) for a hard label map made soft."
-    terms = formula_terms(labels, weak, image, size=size, constraints=constraints, reduce=reduce,
+    terms = formula_terms(label_map, weak, image, size=size, constraints=constraints, reduce=reduce,
                           confidence=confidence, n_segments=n_segments, superpixels=superpixels, things=things)
     w = {**default_weights(list(terms)), **(weights or {})}
     return sum(w.get(k, 1.0) * v for k, v in terms.items())
@@ -107,4 +108,31 @@ def void_to_nearest(gt: np.ndarray, # (H, W) GT class ids, 255 = void
         x0, y0, x1, y1 = b.box_xyxy
         in_box[y0:y1, x0:x1] |= out[y0:y1, x0:x1] == b.class_id
     out[void & ~in_box] = 0
+    return out
+
+# %% ../nbs/03d_formula.ipynb #8a575253
+def constraint_groundings(label: np.ndarray, # (H, W) uint8 class ids, the label map to explain
+                          weak: WeakLabels, # the image's weak labels
+                          image: np.ndarray, # (H, W, 3) uint8 RGB (border precision's superpixels)
+                          constraints: Sequence[str], # the constraints to explain
+                          *, size: int = 256, # working long side
+                          confidence: float = 0.95, # probability the soft map gives the labelled class
+                          n_segments: int = 300, # SLIC superpixels at the working size
+                          things: Sequence[int] | None = None, # a dataset with stuff: its thing ids
+                          superpixels: np.ndarray | None = None, # (h, w) at the working size, if already computed
+                         ) -> dict[str, tuple[float, np.ndarray | None]]:
+    "name -> (log-truth, (h, w) falsity map or None) for each constraint that applies to the image."
+    hw = working_size(weak.height, weak.width, size)
+    sp = superpixels
+    if sp is None and "border" in constraints: sp = working_superpixels(image, hw, n_segments)
+    enc = encode_weak(weak, hw, superpixels=sp, things=things)
+    m = memberships(soft_scores(label, enc.classes, hw, confidence))
+    out = {}
+    for name in constraints:
+        c = CONSTRAINTS[name]
+        if not c.applies(enc): continue
+        truth, per = c(m, enc, reduce="sum", per_grounding=True)
+        per = per.detach().float() if torch.is_tensor(per) else None
+        while per is not None and per.dim() > 2: per = per.sum(0)   # over classes (and offsets)
+        out[name] = (float(truth), (-per).clamp_min(0).numpy() if per is not None and tuple(per.shape) == tuple(hw) else None)
     return out

@@ -41,8 +41,9 @@ __all__ = ['MODEL_TYPES', 'DECODER_CHECKPOINT', 'build_tiny_sam', 'check_checkpo
 # %% ../nbs/06_sam.ipynb #0220d7c6
 MODEL_TYPES = ("tiny", *SAM_CHECKPOINTS)
 
-def build_tiny_sam(seed: int = 0) -> Sam:
-    "A small randomly initialised SAM of segment-anything's classes (256-px input, 64 channels)."
+def build_tiny_sam(seed: int = 0, # torch seed of the random initialisation (the global RNG is left as it was)
+                  ) -> Sam:
+    "A small randomly initialised `Sam` of segment-anything's classes (256-px input, 64 channels), in eval mode."
     from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
     g = torch.random.fork_rng(); g.__enter__()
     try:
@@ -61,11 +62,14 @@ def build_tiny_sam(seed: int = 0) -> Sam:
     finally: g.__exit__(None, None, None)
     return sam.eval()
 
+# %% ../nbs/06_sam.ipynb #97117c49
 def _download_hint(model_type: str, folder: Path) -> str:
     return f"fetch it with `wsseg_download sam_{model_type} --dest {folder}`"
 
-def check_checkpoint(path: str | Path, model_type: str) -> str:
-    "Verify an official checkpoint's size and sha256 (remembered beside it); returns the sha256."
+def check_checkpoint(path: str | Path, # the official .pth file
+                     model_type: str, # "vit_h", "vit_l" or "vit_b": the key of `SAM_CHECKPOINTS` giving size and sha256
+                    ) -> str:
+    "The checkpoint's sha256 (hex), once its size and hash match the published ones; a good check is remembered beside it."
     path, spec = Path(path), SAM_CHECKPOINTS[model_type]
     want = f"expected {spec['file']} of {spec['size'] or 'unknown'} bytes, sha256 {spec['sha256']}"
     if not path.is_file():
@@ -85,10 +89,11 @@ def check_checkpoint(path: str | Path, model_type: str) -> str:
     except OSError: pass   # a read-only folder: just check again next time
     return got
 
+# %% ../nbs/06_sam.ipynb #e22d74bb
 def load_sam(model_type: str = "vit_h", # "vit_h", "vit_l", "vit_b" (official) or "tiny" (random, for tests)
              checkpoint: str | Path | None = None, # the .pth file; optional for tiny (then seeded random weights)
              seed: int = 0, # tiny: initialisation seed
-             device: str | torch.device | None = "cpu",
+             device: str | torch.device | None = "cpu", # where SAM runs; None = CUDA when present, else CPU
              verify: bool = True, # official types: check size + sha256 first
             ) -> Sam:
     "A segment-anything `Sam` in eval mode, with `.wsseg_fingerprint` naming its weights (for caches)."
@@ -121,14 +126,15 @@ def load_sam(model_type: str = "vit_h", # "vit_h", "vit_l", "vit_b" (official) o
 @dataclass
 class ObjectPrompt:
     "The prompt of one object: its class, optional box and points, in original-image pixels."
-    class_id: int
+    class_id: int                                              # the object's class id, as in the weak labels
     box: tuple[int, int, int, int] | None = None              # (x0, y0, x1, y1), exclusive ends
     points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))   # (N, 2) x, y
-    labels: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int64))       # (N,) 1 = positive, 0 = negative
+    point_labels: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int64))   # (N,) 1 = positive, 0 = negative
 
     @property
     def has_box(self) -> bool: return self.box is not None
 
+# %% ../nbs/06_sam.ipynb #ab8724f3
 def _sample(xy: np.ndarray, n: int, rng: np.random.Generator, sampling: str) -> np.ndarray:
     if n <= 0 or len(xy) == 0: return np.zeros((0, 2), np.float32)
     if len(xy) <= n: return xy.astype(np.float32)
@@ -156,15 +162,16 @@ def _objects(boxes: list, scribbles: np.ndarray | None) -> list[tuple[int, tuple
     return [(b.class_id, b.box_xyxy, np.concatenate(strokes[i]) if strokes[i] else np.zeros((0, 2), int))
             for i, b in enumerate(boxes)] + [(c, None, xy) for c, xy in lonely]
 
-def make_prompts(weak: WeakLabels,
+# %% ../nbs/06_sam.ipynb #c2cf41be
+def make_prompts(weak: WeakLabels, # one image's boxes, scribbles and clicked points, in original-image pixels
                  use_boxes: bool = True, # prompt with boxes
                  use_scribbles: bool = True, # prompt with points from scribbles and clicked points
                  n_points: int = 3, # positive points per object
                  n_negative: int = 0, # negative points per object
                  sampling: str = "spread", # "spread" (farthest-point) or "random"
-                 seed: int = 0,
+                 seed: int = 0, # seed of the point sampling (numpy Generator)
                 ) -> list[ObjectPrompt]:
-    "One `ObjectPrompt` per box (with its matched strokes' points) and per unmatched object stroke or click."
+    "A list of `ObjectPrompt`s: one per box (with its matched strokes' points) and per unmatched object stroke or click."
     rng = np.random.default_rng(seed)
     boxes = list(weak.boxes) if use_boxes else []
     scr = weak.scribbles if (use_scribbles and weak.scribbles is not None) else None
@@ -209,10 +216,14 @@ def class_scores(mask_logits: Tensor, # (K, h, w) one logit map per object
         out.append(exists(covers[idx], dim=0, not_x=uncovered[idx]) if idx else torch.full_like(m[0], -math.inf))
     return torch.stack(out)
 
-def class_log_probs(mask_logits: Tensor, object_classes: Sequence[int], classes: Sequence[int]) -> Tensor:
+def class_log_probs(mask_logits: Tensor, # (K, h, w) one logit map per object
+                    object_classes: Sequence[int], # the class id of each object
+                    classes: Sequence[int], # channel -> class id; classes[0] is the background
+                   ) -> Tensor:
     "(C, h, w) class log-probabilities: `class_scores` normalised over the channels."
     return torch.log_softmax(class_scores(mask_logits, object_classes, classes), 0)
 
+# %% ../nbs/06_sam.ipynb #34c31f3f
 def label_objects(mask_logits: Tensor, # (K, H, W) object logits at the label map's resolution
                   prompts: Sequence[ObjectPrompt], # the objects, in original-image pixels
                   classes: Sequence[int], # channel -> VOC class id, classes[0] == 0
@@ -233,9 +244,10 @@ def label_objects(mask_logits: Tensor, # (K, H, W) object logits at the label ma
     if threshold is not None: out[(conf.exp() < threshold).cpu().numpy()] = IGNORE
     return out
 
-
-def sam_transform(sam: Sam) -> ResizeLongestSide:
-    "SAM's own resize to its input size (1024 for the official models, 256 for tiny)."
+# %% ../nbs/06_sam.ipynb #714f16ed
+def sam_transform(sam: Sam, # a loaded SAM; only its image encoder's input size is read
+                 ) -> ResizeLongestSide:
+    "The `ResizeLongestSide` SAM uses to reach its input size (1024 for the official models, 256 for tiny)."
     from segment_anything.utils.transforms import ResizeLongestSide
     return ResizeLongestSide(sam.image_encoder.img_size)
 
@@ -243,6 +255,7 @@ def _prompt_kind(p: ObjectPrompt) -> tuple[bool, int]:
     "Prompts of one kind have the same tokens: SamPredictor would encode them alike."
     return p.has_box, len(p.points)
 
+# %% ../nbs/06_sam.ipynb #f6f4474d
 def _predict_masks(decoder: nn.Module, # SAM's MaskDecoder
                    image_embedding: Tensor, # (1, C, h, w) the image's embedding
                    image_pe: Tensor, # (1, C, h, w) the prompt encoder's dense positional encoding
@@ -260,6 +273,7 @@ def _predict_masks(decoder: nn.Module, # SAM's MaskDecoder
     hyper = torch.stack([d.output_hypernetworks_mlps[i](hs[:, 1 + i, :]) for i in range(d.num_mask_tokens)], 1)
     return (hyper @ up.flatten(2)).view(b, -1, *up.shape[-2:]), d.iou_prediction_head(hs[:, 0, :])
 
+# %% ../nbs/06_sam.ipynb #1ccbb871
 def _decode_group(sam: Sam, emb: dict, group: Sequence[ObjectPrompt], tf: ResizeLongestSide) -> Tensor:
     "(B, 256, 256) low-resolution logits of prompts of one kind, exactly as `SamPredictor.predict_torch` makes them."
     dev, size = emb["embedding"].device, emb["original_size"]
@@ -268,7 +282,7 @@ def _decode_group(sam: Sam, emb: dict, group: Sequence[ObjectPrompt], tf: Resize
         points = None
         if n:   # SamPredictor takes pixel coordinates; the prompt encoder adds the half-pixel shift itself
             points = (torch.as_tensor(np.stack([tf.apply_coords(p.points, size) for p in group]), dtype=torch.float, device=dev),
-                      torch.as_tensor(np.stack([p.labels for p in group]), device=dev))
+                      torch.as_tensor(np.stack([p.point_labels for p in group]), device=dev))
         boxes = (torch.as_tensor(tf.apply_boxes(np.array([p.box for p in group], np.float32), size), device=dev)
                  if has_box else None)
         sparse, dense = sam.prompt_encoder(points=points, boxes=boxes, masks=None)
@@ -278,7 +292,10 @@ def _decode_group(sam: Sam, emb: dict, group: Sequence[ObjectPrompt], tf: Resize
         return masks[torch.arange(len(group), device=dev), 1 + iou[:, 1:].argmax(1)]
     return masks[:, 0]              # a box or several points: SAM's single-mask output
 
-def decode_objects(sam: Sam, emb: dict, prompts: Sequence[ObjectPrompt],
+# %% ../nbs/06_sam.ipynb #fde3410f
+def decode_objects(sam: Sam, # a loaded SAM; its prompt encoder runs without autograd
+                   emb: dict, # one image's embedding: "embedding" (1, C, h, w), "input_size" and "original_size" (h, w)
+                   prompts: Sequence[ObjectPrompt], # the objects, in original-image pixels (at least one)
                    out_size: tuple[int, int] | None = None, # (h, w) of the returned logits; None = original size
                   ) -> Tensor:
     "(K, h, w) mask logits, one per object; only `mask_decoder` runs with autograd."
@@ -294,13 +311,13 @@ def decode_objects(sam: Sam, emb: dict, prompts: Sequence[ObjectPrompt],
     m = F.interpolate(torch.stack(low)[None].float(), (side, side), mode="bilinear", align_corners=False)[..., :ih, :iw]
     return F.interpolate(m, out_size or emb["original_size"], mode="bilinear", align_corners=False)[0]
 
-
-
 # %% ../nbs/06_sam.ipynb #12a81281
 DECODER_CHECKPOINT = ({"decoder", "model"}, "a decoder.pt written by SAM fine-tuning (the decoder/ folder of a --method sam run)")
 
-def load_decoder(sam: Sam, path: str | Path) -> Sam:
-    "Put a fine-tuned decoder (`decoder.pt` from `sam_finetune.finetune_decoder`) into `sam`."
+def load_decoder(sam: Sam, # a loaded SAM, changed in place; its `wsseg_fingerprint` must be the one the decoder was tuned from
+                 path: str | Path, # a decoder.pt written by `sam_finetune.finetune_decoder`
+                ) -> Sam:
+    "`sam` itself, in eval mode, with the fine-tuned decoder of `path` loaded into its `mask_decoder`."
     st = read_checkpoint(path, *DECODER_CHECKPOINT)
     if st["model"] != getattr(sam, "wsseg_fingerprint", None):
         raise ValueError(f"{path} fine-tunes SAM {st['model']}, but the loaded SAM is {sam.wsseg_fingerprint}; "

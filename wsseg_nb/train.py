@@ -46,7 +46,7 @@ __all__ = ['TASKS', 'STAGE2_CHECKPOINT', 'SegDataset', 'SampleOrder', 'TrainConf
 class SegDataset(TorchDataset):
     "Augmented (image, label) crops for training; item `position * len + index` seeds its augmentation by position."
     def __init__(self, folder: DataFolder, # the images (and, for labels="gt", the masks)
-                 labels: str | Path, # folder of <id>.png training labels, or "gt"
+                 label_source: str | Path, # folder of <id>.png training labels, or "gt"
                  ids: Sequence[str], # the training images
                  crop: int = 321, # square training crop
                  scale: tuple[float, float] = (0.5, 1.5), # random rescaling range
@@ -56,12 +56,12 @@ class SegDataset(TorchDataset):
                  seed: int = 0, # augmentation seed
                  rank: int = 0, # this process's rank (its own augmentation stream)
                 ):
-        self.voc, self.labels, self.ids = folder, labels, list(ids)
+        self.voc, self.label_source, self.ids = folder, label_source, list(ids)
         self.crop, self.scale, self.flip, self.mean, self.std, self.seed, self.rank = crop, scale, flip, mean, std, seed, rank
-        if labels != "gt":
-            missing = [i for i in self.ids if not (Path(labels) / f"{i}.png").is_file()]
+        if label_source != "gt":
+            missing = [i for i in self.ids if not (Path(label_source) / f"{i}.png").is_file()]
             if missing:
-                raise FileNotFoundError(f"{len(missing)} of {len(self.ids)} training images have no label in {labels}, "
+                raise FileNotFoundError(f"{len(missing)} of {len(self.ids)} training images have no label in {label_source}, "
                                         f"e.g. {missing[:5]}; make them with wsseg_pseudolabel, or train on fewer ids")
 
     def __len__(self): return len(self.ids)
@@ -69,11 +69,11 @@ class SegDataset(TorchDataset):
     def label(self, i: str, # an image id
              ) -> np.ndarray:
         "(H, W) uint8 class ids of image `i`, checked to be the dataset's classes or 255."
-        label = self.voc.gt(i) if self.labels == "gt" else read_label_png(Path(self.labels) / f"{i}.png")
+        label = self.voc.gt(i) if self.label_source == "gt" else read_label_png(Path(self.label_source) / f"{i}.png")
         n = self.voc.dataset.n_classes
         bad = np.unique(label[(label >= n) & (label != IGNORE)])
         if bad.size:
-            where = self.voc.gt_path(i) if self.labels == "gt" else Path(self.labels) / f"{i}.png"
+            where = self.voc.gt_path(i) if self.label_source == "gt" else Path(self.label_source) / f"{i}.png"
             raise ValueError(f"label {where} has class ids {bad[:10].tolist()}; {self.voc.dataset.name} has 0..{n - 1} or {IGNORE} "
                              "(void). Fix or remake the file, or pass --skip-bad to leave such images out")
         return label
@@ -242,9 +242,9 @@ def _dist_setup(device: str | None) -> tuple[int, int, torch.device]:
 
 STAGE2_CHECKPOINT = ({"model", "optimizer", "config", "iteration"}, "a wsseg_train checkpoint.pt")   # read_checkpoint's check
 
-def _training_data(labels, data_root, split_file, ids: Sequence[str], dataset: Dataset) -> dict:
+def _training_data(label_source, data_root, split_file, ids: Sequence[str], dataset: Dataset) -> dict:
     "What a training run's data is, as its checkpoint records it (resuming with other data is refused)."
-    return {"labels": labels if labels == "gt" else str(Path(labels).resolve()), "data_root": str(Path(data_root).resolve()),
+    return {"labels": label_source if label_source == "gt" else str(Path(label_source).resolve()), "data_root": str(Path(data_root).resolve()),
             "split_file": str(split_file), "ids": fingerprint(ids), "n_images": len(ids), "dataset": dataset.describe()}
 
 def _check_resume(st: dict, ckpt: Path, cfg: TrainConfig, data: dict) -> None:
@@ -369,7 +369,7 @@ def _loop(run: _Run, net, task, batches, start: int, dev, ctrl_c: dict, progress
     return time.perf_counter() - t0, done
 
 # %% ../nbs/13_train.ipynb #ad816f02
-def train_model(labels: str | Path, # folder of <id>.png training labels, or "gt"
+def train_model(label_source: str | Path, # folder of <id>.png training labels, or "gt"
                 data_root: str | Path, # VOC-layout folder with the images
                 split_file: str | Path, # ids to train on (path or split name)
                 out: str | Path, # model folder: config.json, checkpoint.pt, train_log.jsonl, manifest.json
@@ -384,15 +384,15 @@ def train_model(labels: str | Path, # folder of <id>.png training labels, or "gt
     cfg, out = cfg or TrainConfig(), Path(out)
     task, (rank, world, dev), ckpt = TASKS[cfg.model], _dist_setup(device), out / "checkpoint.pt"
     if out.exists() and not out.is_dir(): raise ValueError(f"--out {out} is a file, not a folder; give a folder to write the model into")
-    refuse_inputs(out, [data_root, None if labels == "gt" else labels])
+    refuse_inputs(out, [data_root, None if label_source == "gt" else label_source])
     if ckpt.is_file() and not resume:
         raise FileExistsError(f"{out} already holds a trained model; pass --resume to continue it, or use another --out")
     if rank == 0: out.mkdir(parents=True, exist_ok=True); lock_output(out/"manifest.json"); clean_stale_temporaries(out)
     seed_everything(cfg.seed + rank)
     folder = open_folder(data_root, dataset)
     ids = folder.split_ids(split_file)
-    data, model = _training_data(labels, data_root, split_file, ids, folder.dataset), task.build(cfg, folder.dataset.n_classes).to(dev)
-    ds = SegDataset(folder, labels, ids, cfg.crop, mean=task.mean_std(model)[0],
+    data, model = _training_data(label_source, data_root, split_file, ids, folder.dataset), task.build(cfg, folder.dataset.n_classes).to(dev)
+    ds = SegDataset(folder, label_source, ids, cfg.crop, mean=task.mean_std(model)[0],
                     std=task.mean_std(model)[1], seed=cfg.seed, rank=rank)
     run = _Run(model, task.optimizer(model, cfg), cfg, data, out, [], rank, time.perf_counter())
     start = _start(run, ckpt, resume)
