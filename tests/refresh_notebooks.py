@@ -33,6 +33,16 @@ def _text(out: dict) -> str:
     return "".join(out.get("data", {}).get("text/plain", ""))
 
 
+def _merge_streams(outputs: list[dict]) -> list[dict]:
+    "Consecutive stream outputs of one stream as one: how the kernel splits them depends on when it flushes."
+    merged = []
+    for o in outputs:
+        if merged and o.get("output_type") == "stream" and merged[-1].get("output_type") == "stream" and merged[-1]["name"] == o["name"]:
+            merged[-1] = {**merged[-1], "text": ("".join(merged[-1]["text"]) + "".join(o["text"])).splitlines(keepends=True)}
+        else: merged.append(o)
+    return merged
+
+
 def tidy(path: Path) -> list[str]:
     "Drop what differs between machines from an executed notebook; returns the problems left in its outputs."
     nb = json.loads(path.read_text())
@@ -42,6 +52,7 @@ def tidy(path: Path) -> list[str]:
         if c["cell_type"] != "code": continue
         c["outputs"] = [o for o in c.get("outputs", []) if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
                         and not BAR.search(_text(o))]
+        c["outputs"] = _merge_streams(c["outputs"])
         for o in c["outputs"]:
             t = _text(o)
             problems += [f"{path.name} cell {k}: machine path {m!r}" for m in MACHINE_PATH.findall(t)]

@@ -4,6 +4,7 @@ import filecmp
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,46 @@ if __name__ == "__main__":   # python tests/test_hygiene.py: the docments count
     done, total, missing = docments_coverage()
     print("\n".join(missing))
     print(f"docments: {done} of {total} parameters ({100 * done / total:.1f}%)")
+
+
+_WALK = r'''
+import inspect, json, sys
+import wsseg_nb.learner as learner
+from wsseg_nb.pipeline import wsseg_pseudolabel
+real, walk, (package, out_json) = learner.build_loss, [], sys.argv[1:3]
+def holds(v, t, depth=2):
+    return v is t or (depth > 0 and hasattr(v, "__dataclass_fields__") and any(holds(getattr(v, f), t, depth - 1) for f in v.__dataclass_fields__))
+def traced(*a, **k):
+    if not walk:
+        frames = [f.frame for f in inspect.stack()]
+        t = next(f.f_locals["cfg"].constraints for f in frames if f.f_code.co_name == "logic_learner")
+        for f in reversed(frames):   # outermost first
+            c = f.f_code
+            params = c.co_varnames[:c.co_argcount + c.co_kwonlyargcount]
+            if c.co_filename.startswith(package) and (c.co_name == "wsseg_pseudolabel"   # where the config is built
+                                                      or any(holds(f.f_locals.get(p), t) for p in params)): walk.append(c.co_name)
+        with open(out_json, "w") as out: json.dump(walk + ["build_loss"], out)
+    return real(*a, **k)
+learner.build_loss = traced
+sys.argv = ["wsseg_pseudolabel"] + sys.argv[3:]
+wsseg_pseudolabel()
+'''
+
+
+def test_constraints_reach_build_loss_in_few_calls(tmp_path):
+    "From the CLI to the loss, `--constraints` travels inside one typed config: count the calls it passes through."
+    from wsseg_nb.datasets import sample_root
+    import wsseg_nb
+    weak = tmp_path / "weak"
+    assert subprocess.run(["wsseg_weaklabels", str(sample_root()), "--out", str(weak), "--split-file", "train"],
+                          capture_output=True).returncode == 0
+    (tmp_path / "one.txt").write_text(sorted(p.stem for p in (weak / "boxes").glob("*.json"))[0] + "\n")
+    r = subprocess.run([sys.executable, "-c", _WALK, str(Path(wsseg_nb.__file__).parent), str(tmp_path / "walk.json"),
+                        "--method", "logic", "--data-root", str(sample_root()), "--weak-labels", str(weak),
+                        "--out", str(tmp_path / "pl"), "--split-file", str(tmp_path / "one.txt"), "--steps", "2",
+                        "--workers", "0", "--constraints=-neighbourhood"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and (tmp_path / "walk.json").is_file(), r.stdout + r.stderr
+    walk = json.loads((tmp_path / "walk.json").read_text())
+    print(" → ".join(walk))
+    assert walk[0] == "wsseg_pseudolabel" and walk[-1] == "build_loss"
+    assert len(walk) - 2 <= 5, walk   # the functions between the CLI and the loss

@@ -144,7 +144,7 @@ def test_cvat_export_gives_every_weak_label_kind(tmp_path):
 
 def test_points_and_tags_reach_the_learner_and_sam():
     from wsseg_nb.datasets import open_folder
-    from wsseg_nb.learner import LearnerConfig, train_logic_learner
+    from wsseg_nb.learner import LearnerConfig, logic_learner
     from wsseg_nb.sam import load_sam
     from wsseg_nb.sam_finetune import SamTuneConfig, image_loss
     from wsseg_nb.simulate import simulate_weak_labels
@@ -153,7 +153,7 @@ def test_points_and_tags_reach_the_learner_and_sam():
     voc = open_folder(sample_root()); i = "2011_000025"   # a bus (6) and a car (7)
     weak = replace(simulate_weak_labels(i, voc.gt(i)), points=[Point(6, 250, 100), Point(7, 10, 10, False)], tags=(6, 7))
     hist = []
-    train_logic_learner(voc.image(i), weak, LearnerConfig(steps=2, size=64, n_segments=50), hist)
+    logic_learner(voc.image(i), weak, LearnerConfig(steps=2, size=64, n_segments=50), history=hist)
     assert {"points", "tags"} <= set(hist[-1]), hist[-1]
     loss, terms = image_loss(load_sam("tiny"), voc.image(i), weak, SamTuneConfig(size=64, n_segments=50))
     assert {"points", "tags"} <= set(terms) and float(terms["points"]) < 0

@@ -25,7 +25,7 @@ from .logic import forall
 
 # %% auto #0
 __all__ = ['lab_image', 'pixel_features', 'seed_weights', 'colour_posterior', 'walker_posterior', 'contrast_weights',
-           'LearnerConfig', 'train_logic_learner', 'superpixel_pool', 'logic_learner']
+           'LearnerConfig', 'superpixel_pool', 'logic_learner']
 
 # %% ../nbs/05b_learner.ipynb #e9553ed4
 def lab_image(image: np.ndarray, # (h, w, 3) uint8 RGB
@@ -172,15 +172,18 @@ def _appearance(small: np.ndarray, # (h, w, 3) uint8 RGB at the working size
     return walker, log_q
 
 # %% ../nbs/05b_learner.ipynb #aaa3d681
-def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
-                        weak: WeakLabels, # its weak labels, at the image's size
-                        cfg: LearnerConfig | None = None, # default: LearnerConfig()
-                        history: list | None = None, # if given, per-step {name: log-truth} is appended
-                        things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
-                       ) -> tuple[Tensor, ImageLabels]:
-    "((C, h, w) logits at the working size, the encoded labels) of the learner trained on one image."
-    cfg = cfg or LearnerConfig()
-    torch.manual_seed(cfg.seed)
+@dataclass
+class _Problem:
+    "One image's learning problem at the working size: what the training loop of `logic_learner` reads."
+    labels: ImageLabels; lab_px: np.ndarray; seeds: np.ndarray; walker: bool; log_q: Tensor
+    names: tuple; weights: dict; blocked: Tensor; use_colour: bool; nb_opts: dict; params: list; forward: Callable
+
+def _problem(image: np.ndarray, # (H, W, 3) uint8 RGB
+             weak: WeakLabels, # its weak labels, at the image's size
+             cfg: LearnerConfig, # the learner's settings
+             things: Sequence[int] | None, # a dataset with stuff: its thing ids (VOC: None)
+            ) -> _Problem:
+    "The encoded labels, appearance start, constraint names and parameters of the learner for one image."
     H, W = image.shape[:2]
     if (H, W) != (weak.height, weak.width):
         raise ValueError(f"image {weak.image_id} is {W}x{H} but its weak labels say {weak.width}x{weak.height}")
@@ -194,25 +197,13 @@ def train_logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
     seeds = seed_weights(labels, cfg.box_weight, cfg.scribble_weight)
     walker, log_q = _appearance(small, lab_px, labels, seeds, cfg)
     use_colour = "colour" in cfg.constraints
-    weights = {k: v for k, v in cfg.weights.items() if k != "colour" or use_colour}
     vacuous = ("background", "exclusivity") if cfg.allowed_by_construction else ()   # true by construction: zero gradient
-    names = tuple(c for c in cfg.constraints if c != "colour" and c not in vacuous)
     blocked = (~labels.allowed) if cfg.allowed_by_construction else torch.zeros_like(labels.allowed)
     params, forward = _parametrise(small, sp, log_q, labels.n_channels, cfg)
-    opt = torch.optim.Adam(params, lr=cfg.lr)
-    for step in range(cfg.steps):
-        check_cancelled()   # an interactive caller's newer request stops this one
-        scores = forward().masked_fill(blocked, -1e4)
-        log_p = torch.log_softmax(scores, 0)
-        extra = {"colour": forall(torch.logsumexp(log_q + log_p, 0), reduce=cfg.reduce)} if use_colour else None
-        loss, parts = build_loss(scores, labels, names, weights, cfg.reduce, {"neighbourhood": nb_opts}, extra)
-        opt.zero_grad(); loss.backward(); opt.step()
-        if history is not None: history.append({k: float(v.detach()) for k, v in parts.items()})
-        if use_colour and not walker and cfg.em_every and (step + 1) % cfg.em_every == 0 and step + 1 < cfg.steps:
-            memberships = log_p.detach().exp().numpy()
-            log_q = colour_posterior(lab_px, labels, np.maximum(memberships, seeds * (seeds >= cfg.scribble_weight)), cfg.bins)
-    with torch.no_grad():
-        return forward().masked_fill(blocked, -1e4), labels
+    return _Problem(labels, lab_px, seeds, walker, log_q,
+                    names=tuple(c for c in cfg.constraints if c != "colour" and c not in vacuous),
+                    weights={k: v for k, v in cfg.weights.items() if k != "colour" or use_colour}, blocked=blocked,
+                    use_colour=use_colour, nb_opts=nb_opts, params=params, forward=forward)
 
 # %% ../nbs/05b_learner.ipynb #e1280bc2
 def superpixel_pool(prob: Tensor, # (C, H, W) memberships
@@ -226,6 +217,22 @@ def superpixel_pool(prob: Tensor, # (C, H, W) memberships
     return (sums / torch.bincount(sp, minlength=n).clamp(min=1))[:, sp].reshape(prob.shape)
 
 # %% ../nbs/05b_learner.ipynb #63ac939a
+def _decode(logits: Tensor, # (C, h, w) logits at the working size
+            image: np.ndarray, # (H, W, 3) uint8 RGB
+            weak: WeakLabels, # its weak labels
+            labels: ImageLabels, # the encoded labels (their channel classes)
+            cfg: LearnerConfig, # `pool_segments`, `allowed_by_construction`
+            things: Sequence[int] | None, # a dataset with stuff: its thing ids
+           ) -> np.ndarray:
+    "(H, W) uint8 class ids: the learner's argmax at full size, superpixel-pooled and box-masked as `cfg` says."
+    H, W = image.shape[:2]
+    prob = torch.softmax(F.interpolate(logits[None], size=(H, W), mode="bilinear", align_corners=False)[0], 0)
+    if cfg.pool_segments:
+        prob = superpixel_pool(prob, slic_superpixels(image, n_segments=cfg.pool_segments))
+    if cfg.allowed_by_construction and weak.boxes:   # the box masks again, at full resolution
+        prob = prob.masked_fill(~encode_weak(weak, things=things).allowed, 0.0)
+    return np.array(labels.classes, dtype=np.uint8)[prob.argmax(0).numpy()]
+
 def logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
                   weak: WeakLabels, # its boxes and scribbles
                   cfg: LearnerConfig | None = None, # the learner's settings (default: LearnerConfig())
@@ -233,17 +240,25 @@ def logic_learner(image: np.ndarray, # (H, W, 3) uint8 RGB
                   use_scribbles: bool = True, # train on the scribbles and paint them on the result
                   stats: Counter | None = None, # "images" counted in place
                   things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (VOC: None)
+                  history: list | None = None, # if given, per-step {constraint: log-truth} is appended
                  ) -> np.ndarray:
-    "(H, W) uint8 pseudo-label of the logic learner alone (a candidate of `--method logic`)."
+    "(H, W) uint8 pseudo-label of the logic learner trained on one image (a candidate of `--method logic`)."
     cfg = cfg or LearnerConfig()
     if not use_scribbles: weak = weak.without_scribbles()
-    logits, labels = train_logic_learner(image, weak, cfg, things=things)
-    H, W = image.shape[:2]
-    prob = torch.softmax(F.interpolate(logits[None], size=(H, W), mode="bilinear", align_corners=False)[0], 0)
-    if cfg.pool_segments:
-        prob = superpixel_pool(prob, slic_superpixels(image, n_segments=cfg.pool_segments))
-    if cfg.allowed_by_construction and weak.boxes:   # the box masks again, at full resolution
-        prob = prob.masked_fill(~encode_weak(weak, things=things).allowed, 0.0)
-    out = np.array(labels.classes, dtype=np.uint8)[prob.argmax(0).numpy()]
+    torch.manual_seed(cfg.seed)
+    pb = _problem(image, weak, cfg, things)
+    opt, log_q = torch.optim.Adam(pb.params, lr=cfg.lr), pb.log_q
+    for step in range(cfg.steps):
+        check_cancelled()   # an interactive caller's newer request stops this one
+        scores = pb.forward().masked_fill(pb.blocked, -1e4)
+        log_p = torch.log_softmax(scores, 0)
+        extra = {"colour": forall(torch.logsumexp(log_q + log_p, 0), reduce=cfg.reduce)} if pb.use_colour else None
+        loss, parts = build_loss(scores, pb.labels, pb.names, pb.weights, cfg.reduce, {"neighbourhood": pb.nb_opts}, extra)
+        opt.zero_grad(); loss.backward(); opt.step()
+        if history is not None: history.append({k: float(v.detach()) for k, v in parts.items()})
+        if pb.use_colour and not pb.walker and cfg.em_every and (step + 1) % cfg.em_every == 0 and step + 1 < cfg.steps:
+            seeds = np.maximum(log_p.detach().exp().numpy(), pb.seeds * (pb.seeds >= cfg.scribble_weight))
+            log_q = colour_posterior(pb.lab_px, pb.labels, seeds, cfg.bins)
+    with torch.no_grad(): logits = pb.forward().masked_fill(pb.blocked, -1e4)
     if stats is not None: stats["images"] += 1
-    return weak.paint_labelled(out, use_scribbles)
+    return weak.paint_labelled(_decode(logits, image, weak, pb.labels, cfg, things), use_scribbles)

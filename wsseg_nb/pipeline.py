@@ -219,23 +219,15 @@ def _label_params(method, cfg, data_root, weak_dir: Path, split_file, use_scribb
                 **({} if intensity == "percentile" else {"intensity": intensity}),   # (defaults left out: older folders resume)
                 **({"constraint_files": files} if files else {}))
 
-def _label_all(method, cfg, data_root, weak_dir, out: Path, ids, todo, use_scribbles, progress, ds, intensity, files,
-               run, workers, skip_bad, man) -> tuple[dict, list, int, float]:
-    "(done, skipped, workers, wall seconds) of labelling `todo`, after fine-tuning first for `sam`; SAM is loaded once."
-    model = None
+def _labelling_model(method: str, cfg: Any, data_root, weak_dir, ids, out: Path, use_scribbles: bool, progress: bool,
+                     ds: Dataset, intensity: str, man) -> tuple[Any, Any]:
+    "(the config labelling reads, the model it labels with: SAM, loaded once, after fine-tuning for `sam`; else None)."
     if method == "sam":
         t_tune = time.perf_counter()
         cfg, model = _finetune_first(cfg, data_root, weak_dir, ids, out, use_scribbles, progress, ds, intensity)
         man.extra["finetune_seconds"] = time.perf_counter() - t_tune
-    elif LABELLERS[method].sam: model = cfg.model()   # a bad model fails once, here
-    pooled = LABELLERS[method].pooled
-    if workers is None: workers = len(os.sched_getaffinity(0)) if pooled and len(todo) >= 8 else 0
-    job = partial(_pseudo_label_job, method, cfg, str(data_root), str(weak_dir), str(out), use_scribbles, ds, intensity,
-                  tuple(files), run, model)
-    t_wall = time.perf_counter()
-    done, skipped = for_each_image(todo, job, workers if pooled else 0, skip_bad, f"pseudo-labels ({method})", progress,
-                                   on_done=lambda i, r: man.count())
-    return done, skipped, workers, time.perf_counter() - t_wall
+        return cfg, model
+    return cfg, (cfg.model() if LABELLERS[method].sam else None)   # a bad model fails once, here
 
 # %% ../nbs/11_pipeline.ipynb #b447ceee
 def make_pseudo_labels(method: str, # a name in LABELLERS
@@ -272,8 +264,15 @@ def make_pseudo_labels(method: str, # a name in LABELLERS
     todo = [i for i in ids if force or not (out/f"{i}.png").is_file()]
     check_resumed(out, [out/f"{i}.png" for i in ids if i not in set(todo)], run, manifest_agrees=_agrees(old, params))
     with run_manifest(out/manifest, "wsseg_pseudolabel", params, shard=[rank, world]) as man:
-        done, skipped, workers, wall = _label_all(method, cfg, data_root, weak_dir, out, ids, todo, use_scribbles, progress,
-                                                  ds, intensity, files, run, workers, skip_bad, man)
+        cfg, model = _labelling_model(method, cfg, data_root, weak_dir, ids, out, use_scribbles, progress, ds, intensity, man)
+        pooled = LABELLERS[method].pooled
+        if workers is None: workers = len(os.sched_getaffinity(0)) if pooled and len(todo) >= 8 else 0
+        job = partial(_pseudo_label_job, method, cfg, str(data_root), str(weak_dir), str(out), use_scribbles, ds, intensity,
+                      tuple(files), run, model)
+        t_wall = time.perf_counter()
+        done, skipped = for_each_image(todo, job, workers if pooled else 0, skip_bad, f"pseudo-labels ({method})", progress,
+                                       on_done=lambda i, r: man.count())
+        wall = time.perf_counter() - t_wall
         stats = Counter(existing=len(ids) - len(todo), written=len(done))
         for r in done.values(): stats.update(r["stats"])
         timing = _timing(done, wall, prev)
