@@ -169,3 +169,25 @@ def test_camvid_as_shipped(tmp_path):
     assert 20 < float(r.stdout.strip().splitlines()[-1].split()[1]) < 100
     r = run("wsseg_weaklabels", str(root), "--out", str(tmp_path / "w2"))      # VOC's layout expected: a clear error
     assert r.returncode == 1 and "no JPEGImages/" in r.stderr
+
+
+def test_a_folder_recorded_before_typed_configs_resumes(sample, tmp_path, monkeypatch):
+    "A folder whose manifest holds the older flat options ({} or {'steps': 5}) resumes when they mean the same config."
+    import wsseg_nb.pipeline as pipeline
+    from wsseg_nb.labellers import GrabCutConfig, labeller_config
+    from wsseg_nb.pipeline import make_pseudo_labels
+    weak = tmp_path / "weak"
+    assert run("wsseg_weaklabels", str(sample), "--out", str(weak), "--split-file", "val").returncode == 0
+    typed = pipeline._label_params
+    for method, flat in (("grabcut", {}), ("logic", {"steps": 5})):
+        out = tmp_path / method
+        monkeypatch.setattr(pipeline, "_label_params", lambda *a: {**typed(*a), "options": flat})   # as the older code recorded
+        assert make_pseudo_labels(method, sample, weak, out, progress=False, config=labeller_config(method, **flat))["written"] == 1
+        monkeypatch.setattr(pipeline, "_label_params", typed)
+        s = make_pseudo_labels(method, sample, weak, out, progress=False, config=labeller_config(method, **flat))
+        assert s["existing"] == 1 and s["written"] == 0, s
+        with pytest.raises(ValueError, match="options was"):   # other options than the folder's: refused as before
+            make_pseudo_labels(method, sample, weak, out, progress=False,
+                               config=labeller_config(method, steps=7) if method == "logic" else GrabCutConfig(iters=2))
+    with pytest.raises(ValueError, match="takes a JudgeConfig"):
+        make_pseudo_labels("logic", sample, weak, tmp_path / "x", progress=False, config=labeller_config("grabcut"))

@@ -40,7 +40,7 @@ def soft_scores(label_map: np.ndarray, # (H, W) class ids; 255 and classes witho
     return torch.from_numpy(np.log(prob / prob.sum(0, keepdims=True)))
 
 def formula_terms(label_map: np.ndarray, # (H, W) uint8 class ids (255 = background here)
-                  weak: WeakLabels, # the image's weak label_map (full resolution)
+                  weak: WeakLabels, # the image's weak labels (full resolution)
                   image: np.ndarray | None = None, # (H, W, 3) RGB: needed for border precision's superpixels
                   *, size: int = 256, # working long side (0 = full resolution)
                   constraints: Sequence[str] = DEFAULT_CONSTRAINTS, # names in CONSTRAINTS; those that apply are scored
@@ -52,7 +52,7 @@ def formula_terms(label_map: np.ndarray, # (H, W) uint8 class ids (255 = backgro
                  ) -> dict[str, float]:
     "{name: log-truth} of each applicable constraint for `label_map`, made soft, at the working size."
     if label_map.shape != (weak.height, weak.width):
-        raise ValueError(f"label map is {label_map.shape[1]}x{label_map.shape[0]} but the weak label_map of {weak.image_id} "
+        raise ValueError(f"label map is {label_map.shape[1]}x{label_map.shape[0]} but the weak labels of {weak.image_id} "
                          f"are {weak.width}x{weak.height}")
     hw = working_size(weak.height, weak.width, size)
     sp = superpixels
@@ -62,7 +62,7 @@ def formula_terms(label_map: np.ndarray, # (H, W) uint8 class ids (255 = backgro
     return {k: float(v) for k, v in terms.items()}
 
 def formula_truth(label_map: np.ndarray, # (H, W) uint8 class ids, the label map to judge
-                  weak: WeakLabels, # the image's weak label_map (full resolution)
+                  weak: WeakLabels, # the image's weak labels (full resolution)
                   image: np.ndarray | None = None, # (H, W, 3) RGB: border precision's superpixels
                   *, size: int = 256, # working long side (0 = full resolution)
                   constraints: Sequence[str] = DEFAULT_CONSTRAINTS, # the conjuncts

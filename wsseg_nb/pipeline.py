@@ -21,7 +21,7 @@ from .constraints import CONSTRAINTS, DEFAULT_CONSTRAINTS, REDUCES, load_constra
 from fastcore.script import Param, store_true
 from .cli import call_cli, cli_errors
 from .jobs import for_each_image
-from .runs import prepare_output, run_key, run_manifest
+from .runs import prepare_output, read_manifest, run_key, run_manifest
 from .core import write_json_atomic
 from .datasets import VOC, DataFolder, Dataset, load_dataset, open_folder
 from .images import class_ids_by_colour, label_png_info, parse_mapping, read_label_png, write_label_png
@@ -211,6 +211,18 @@ def _timing(done: dict, wall: float, prev: dict) -> dict:
             "timing": {"seconds": seconds, "wall_seconds": wall, "timed_images": timed}}
 
 # %% ../nbs/11_pipeline.ipynb #ec80aecb
+def _as_recorded(manifest: Path, method: str, params: dict, user: Sequence[str]) -> dict:
+    "`params` as the folder's manifest records them where it was made before typed configs (flat `options`) and they mean the same config: such a folder resumes."
+    try: old = read_manifest(manifest)
+    except ValueError: return params   # prepare_output says what is wrong with it
+    opts = ((old or {}).get("params") or {}).get("options")
+    as_json = lambda v: json.loads(json.dumps(v, default=str))
+    if not isinstance(opts, dict) or as_json(opts) == as_json(params["options"]): return params
+    try: then = asdict(labeller_config(method, **opts, user=user))
+    except (TypeError, ValueError): return params   # not an older flat record: refused, as other parameters are
+    legacy = {**params, "options": opts}
+    return legacy if as_json(then) == as_json(params["options"]) and as_json(legacy) == as_json(old["params"]) else params
+
 def _label_params(method, cfg, data_root, weak_dir: Path, split_file, use_scribbles, ds: Dataset, intensity, files) -> dict:
     "The parameters a pseudo-label folder records (and a resume must match): the method, its whole config, the inputs."
     return dict(method=method, data_root=str(Path(data_root).resolve()), weak_labels=str(weak_dir.resolve()),
@@ -250,12 +262,18 @@ def make_pseudo_labels(method: str, # a name in LABELLERS
     if method not in LABELLERS: raise ValueError(f"Unknown method {method!r}; available: {sorted(LABELLERS)}")
     ds, loaded = load_dataset(dataset), load_constraint_files(constraint_files)
     files = [{"path": f["path"], "sha256": f["sha256"]} for f in loaded]
-    cfg = config if config is not None else labeller_config(method, user=sorted({n for f in loaded for n in f["constraints"]}))
+    user = sorted({n for f in loaded for n in f["constraints"]})
+    cfg = config if config is not None else labeller_config(method, user=user)
+    takes = type(LABELLERS[method].config())
+    if not isinstance(cfg, takes) and not (LABELLERS[method].sam and method != "sam" and isinstance(cfg, SamMethodConfig)):
+        raise ValueError(f"config is a {type(cfg).__name__}, but --method {method} takes a {takes.__name__}; "
+                         f"make it with labeller_config({method!r}, ...)")
     if ds.background is not None and ds.classes.index(ds.background) != 0:
         raise ValueError(f"dataset {ds.name}: the pseudo-labellers take class 0 as the background; {ds.background!r} is not")
     voc, out, weak_dir = open_folder(data_root, ds), Path(out), Path(weak_labels)
     rank, world, ids, manifest = _shard(method, cfg, _pseudo_label_ids(method, cfg, voc, weak_dir, split_file), shard)
-    params = _label_params(method, cfg, data_root, weak_dir, split_file, use_scribbles, ds, intensity, files)
+    params = _as_recorded(out/manifest, method, _label_params(method, cfg, data_root, weak_dir, split_file, use_scribbles, ds,
+                                                              intensity, files), user)
     parse_mapping(intensity)   # a bad mapping is one error, before any image
     old = prepare_output(out, "wsseg_pseudolabel", params, force, manifest, inputs=[data_root, weak_dir],
                          owned=["*.png", "decoder", "manifest.rank*.json"])

@@ -342,3 +342,7 @@ def get_sam(model_type: str = "tiny", # vit_h, vit_l, vit_b (with `checkpoint`) 
     return _load_once(model_type, None if checkpoint is None else str(checkpoint), device, seed,
                       None if decoder is None else str(decoder))
 get_sam.cache_clear = _load_once.cache_clear
+
+# %% ../nbs/06_sam.ipynb #28e36dfa
+if __name__ == "__main__" and "__file__" in globals():   # the embedding CLI moved with the cache; say so, not exit 0
+    raise SystemExit("python -m wsseg_nb.sam has no command line; embed a split with `torchrun -m wsseg_nb.sam_cache ...` or wsseg_embed")
