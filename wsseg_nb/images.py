@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -67,15 +68,12 @@ def to_rgb8(a: np.ndarray, # (H, W) or (H, W, C) intensities of any numeric type
     return np.repeat(out, 3, axis=2) if out.shape[2] == 1 else out[..., :3]
 
 # %% ../nbs/02_images.ipynb #4aea96ad
-def read_image(path: str | Path, # a JPEG, PNG or TIFF: 8-bit RGB or gray, or 16-bit / 32-bit / float single-channel
-               mapping: str = "percentile", # intensity mapping of images that are not 8-bit (see `to_rgb8`)
-              ) -> np.ndarray:
-    "(H, W, 3) uint8 RGB image; 8-bit images as they are (gray repeated), deeper ones mapped by `mapping`."
-    path = Path(path)
+@contextmanager
+def _opened(path: Path): # an image file
+    "The PIL image of `path`, open; a missing, oversized, unidentified or damaged file is one error that names it and the fix."
     if not path.is_file(): raise FileNotFoundError(f"Image {path} does not exist")
     try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB")) if im.mode in EIGHT_BIT_MODES else to_rgb8(np.asarray(im), mapping, str(path))
+        with Image.open(path) as im: yield im
     except Image.DecompressionBombError as e:
         raise ValueError(f"Image {path} is too large to decode safely ({e}); shrink it, or --skip-bad") from None
     except UnidentifiedImageError:
@@ -85,17 +83,17 @@ def read_image(path: str | Path, # a JPEG, PNG or TIFF: 8-bit RGB or gray, or 16
         raise ValueError(f"Image {path} could not be decoded ({e}): the file is truncated or damaged; "
                          "replace it, or --skip-bad") from None
 
+def read_image(path: str | Path, # a JPEG, PNG or TIFF: 8-bit RGB or gray, or 16-bit / 32-bit / float single-channel
+               mapping: str = "percentile", # intensity mapping of images that are not 8-bit (see `to_rgb8`)
+              ) -> np.ndarray:
+    "(H, W, 3) uint8 RGB image; 8-bit images as they are (gray repeated), deeper ones mapped by `mapping`."
+    with _opened(Path(path)) as im:
+        return np.asarray(im.convert("RGB")) if im.mode in EIGHT_BIT_MODES else to_rgb8(np.asarray(im), mapping, str(path))
+
 def image_size(path: str | Path, # an image file
               ) -> tuple[int, int]:
     "(height, width) from the file's header, without decoding the pixels."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"Image {path} does not exist")
-    try:
-        with Image.open(path) as im: return im.height, im.width
-    except Image.DecompressionBombError as e:
-        raise ValueError(f"Image {path} is too large to decode safely ({e}); shrink it, or --skip-bad") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as e:
-        raise ValueError(f"Image {path} is not an image PIL can read ({type(e).__name__}); replace it, or --skip-bad") from None
+    with _opened(Path(path)) as im: return im.height, im.width
 
 # %% ../nbs/02_images.ipynb #67a7e32a
 def read_label_png(path: str | Path, # a palette (P) or grayscale (L) PNG of class ids
