@@ -2,8 +2,15 @@
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")   # before torch: `pytest -n auto` runs one process per core, one thread each
+import signal
+
 import pytest
 import torch
+
+# A shell starts a background job (`.ci/run &`, nohup, cron) with Ctrl-C ignored, and every process it starts inherits
+# that: the Ctrl-C tests would then send SIGINT to tools that never see it. Here Ctrl-C is Python's default again, so the
+# tools these tests start receive it as they would from a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN: signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_addoption(parser):
