@@ -21,7 +21,7 @@ from .constraints import CONSTRAINTS, DEFAULT_CONSTRAINTS, REDUCES, load_constra
 from fastcore.script import Param, store_true
 from .cli import call_cli, cli_errors
 from .jobs import for_each_image
-from .runs import prepare_output, read_manifest, run_key, run_manifest
+from .runs import as_stored, prepare_output, read_manifest, run_key, run_manifest
 from .core import write_json_atomic
 from .datasets import VOC, DataFolder, Dataset, load_dataset, open_folder
 from .images import class_ids_by_colour, label_png_info, parse_mapping, read_label_png, write_label_png
@@ -69,7 +69,7 @@ def check_resumed(out: Path, # the output folder
 
 def _agrees(old: dict | None, params: dict) -> bool:
     "Whether a folder's previous manifest records these parameters."
-    return bool(old) and old.get("params") == json.loads(json.dumps(params, default=str))
+    return bool(old) and old.get("params") == as_stored(params)
 
 def _report_skipped(skipped: list[tuple[str, str]], what: str) -> None:
     if not skipped: return
@@ -216,12 +216,11 @@ def _as_recorded(manifest: Path, method: str, params: dict, user: Sequence[str])
     try: old = read_manifest(manifest)
     except ValueError: return params   # prepare_output says what is wrong with it
     opts = ((old or {}).get("params") or {}).get("options")
-    as_json = lambda v: json.loads(json.dumps(v, default=str))
-    if not isinstance(opts, dict) or as_json(opts) == as_json(params["options"]): return params
+    if not isinstance(opts, dict) or as_stored(opts) == as_stored(params["options"]): return params
     try: then = asdict(labeller_config(method, **opts, user=user))
     except (TypeError, ValueError): return params   # not an older flat record: refused, as other parameters are
     legacy = {**params, "options": opts}
-    return legacy if as_json(then) == as_json(params["options"]) and as_json(legacy) == as_json(old["params"]) else params
+    return legacy if as_stored(then) == as_stored(params["options"]) and as_stored(legacy) == as_stored(old["params"]) else params
 
 def _label_params(method, cfg, data_root, weak_dir: Path, split_file, use_scribbles, ds: Dataset, intensity, files) -> dict:
     "The parameters a pseudo-label folder records (and a resume must match): the method, its whole config, the inputs."

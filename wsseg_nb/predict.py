@@ -5,7 +5,6 @@
 # %% ../nbs/14_predict.ipynb #ff5548df
 from __future__ import annotations
 
-import json
 import sys
 import time
 from contextlib import nullcontext
@@ -22,7 +21,7 @@ from .jobs import ImageError
 from fastcore.script import Param, store_true
 from .cli import call_cli, cli_errors
 from .core import get_device, read_checkpoint, sha256_file
-from .runs import prepare_output, run_key, run_manifest
+from .runs import as_stored, prepare_output, run_key, run_manifest
 from .datasets import VOC, load_dataset, open_folder
 from .images import label_png_info, write_label_png
 from .deeplab import dense_crf, predict_probs, to_tensor
@@ -77,7 +76,7 @@ def _check_trained_on(model_dir: str | Path, trained_on: dict, ds) -> None:
 
 def _todo_ids(ids: list[str], dest: Path, run: str, old: dict | None, params: dict, force: bool) -> list[str]:
     "The ids still to predict into `dest`; raise if one there was predicted by another model or with other options."
-    agrees = bool(old) and old.get("params") == json.loads(json.dumps(params, default=str))   # files from before keys were recorded
+    agrees = bool(old) and old.get("params") == as_stored(params)   # files from before keys were recorded
     todo = [i for i in ids if force or not (dest / f"{i}.png").is_file()]
     foreign = [i for i in ids if i not in set(todo) and (k := label_png_info(dest / f"{i}.png").get("run")) != run
                and not (k is None and agrees)]

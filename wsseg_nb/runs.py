@@ -26,7 +26,7 @@ from .core import clean_stale_temporaries, fingerprint, pid_alive, write_json_at
 
 # %% auto #0
 __all__ = ['PACKAGES', 'package_versions', 'git_state', 'RunManifest', 'run_manifest', 'read_manifest', 'lock_output',
-           'unlock_output', 'refuse_inputs', 'run_key', 'prepare_output']
+           'unlock_output', 'refuse_inputs', 'as_stored', 'run_key', 'prepare_output']
 
 # %% ../nbs/00d_runs.ipynb #1c015a6a
 PACKAGES = ("wsseg_nb", "torch", "torchvision", "numpy", "segment-anything", "timm", "scikit-image",
@@ -182,11 +182,16 @@ def refuse_inputs(out: str | Path, # a job's output folder
             raise ValueError(f"--out {out} is, or lies inside or around, the job's input {i}: a job never writes into its own "
                              "inputs (it would overwrite or mix with them); give an output folder of its own")
 
+def as_stored(value: Any, # parameters (dicts, tuples, paths, numbers)
+             ) -> Any:
+    "`value` as a manifest stores it and reads it back (JSON: tuples become lists, other objects strings)."
+    return json.loads(json.dumps(value, default=str))
+
 def run_key(job: str, # the job's name
             params: dict, # the parameters its outputs depend on
            ) -> str:
     "The key an output file records (PNG text chunk, JSON field): which job and parameters wrote it."
-    return fingerprint(job, json.loads(json.dumps(params, default=str)))
+    return fingerprint(job, as_stored(params))
 
 def _refuse_live_writer(out: Path, old: dict | None, force: bool) -> None:
     "Raise if `old` is the `running` manifest of another live process (on another host: unless `force`)."
@@ -234,7 +239,7 @@ def prepare_output(out: str | Path, # the job's output folder
         old = None
     _refuse_live_writer(out, old, force)
     lock_output(out/manifest)
-    params = json.loads(json.dumps(params, default=str))   # compare as stored: tuples become lists
+    params = as_stored(params)   # compare as stored: tuples become lists
     if not force: _refuse_other_params(out, job, old, params)
     clean_stale_temporaries(out)
     if force: _remove_owned(out, owned)   # the folder is to hold exactly this run's output
