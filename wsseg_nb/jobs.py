@@ -41,11 +41,14 @@ def _start_pool(workers: int, job, ids: Sequence[str]):
     "(pool, futures): the workers started with Ctrl-C and SIGTERM blocked, so one that lands now waits for the parent (and stops the job)."
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)   # inherited by the spawned workers: none dies half-started
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)   # a Ctrl-C now waits, pending, for the parent
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)   # inherited through exec: a worker still starting Python ignores it
     try:
         pool = ProcessPoolExecutor(min(workers, len(ids)), mp_context=get_context("spawn"), initializer=_pool_worker)
         futures = [pool.submit(_guarded, job, i) for i in ids]   # submitting starts the workers
-    finally: signal.pthread_sigmask(signal.SIG_SETMASK, old)   # a pending Ctrl-C is raised here, in the parent
+    finally:   # (Linux keeps a blocked signal pending even while it is ignored)
+        signal.signal(signal.SIGINT, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)   # a pending Ctrl-C is raised here, in the parent
     return pool, futures
 
 def _stop_pool(pool, futures, results: dict, on_done) -> None:
