@@ -57,15 +57,18 @@ def _raise_terminated(signum, frame): raise Terminated("SIGTERM")
 def call_cli(func, # the console script's function, documented as for `cli_parser`
             ):
     "`func`, wrapped: called with no arguments it parses `sys.argv` (console scripts, each with `--threads`); with arguments it just runs."
-    @functools.wraps(func)
-    def _f(*args, **kwargs):
-        if args or kwargs: return func(*args, **kwargs)
-        ns = vars(_full_parser(func).parse_args())
+    def run_parsed(ns: dict):   # options as `parse_argv` returns them: the job run as its console script
         signal.signal(signal.SIGTERM, _raise_terminated)   # a job stopped by SIGTERM records it and stops its workers
         warnings.formatwarning = lambda msg, *a, **k: f"{func.__name__}: warning: {msg}\n"   # one line, as errors are
         cli_errors(lambda: set_threads(ns.pop("threads")), func.__name__)
         return func(**ns)
+    @functools.wraps(func)
+    def _f(*args, **kwargs):
+        if args or kwargs: return func(*args, **kwargs)
+        return run_parsed(_f.parse_argv())
     _f.parser = lambda: _full_parser(func)
+    _f.parse_argv = lambda: vars(_f.parser().parse_args())   # building the parser reads the docments: the slow part
+    _f.run_parsed = run_parsed
     return _f
 
 def cli_errors(f, # a function of no arguments: the work

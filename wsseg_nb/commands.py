@@ -18,12 +18,13 @@ def _quiet_exit(signum, frame):
 
 def launch(target: str, # "module:function" of a `call_cli` job in wsseg_nb
           ):
-    "The job's return value: `target` imported and run, an interrupt during the import exiting quietly (130 / 143)."
+    "The job's return value: `target` imported and run, an interrupt while it is imported and its options parsed exiting quietly (130 / 143)."
     old = {s: signal.signal(s, _quiet_exit) for s in (signal.SIGINT, signal.SIGTERM)}
     module, name = target.split(":")
     job = getattr(importlib.import_module(module), name)
-    for s, h in old.items(): signal.signal(s, h)
-    return job()
+    options = job.parse_argv()   # building the parser reads every docment: still the quiet window
+    signal.signal(signal.SIGINT, old[signal.SIGINT])   # SIGTERM stays quiet until `run_parsed` installs its own
+    return job.run_parsed(options)
 
 # %% ../nbs/00a_commands.ipynb #0e4dda1f
 def wsseg_reproduce(): "The exit value of `reproduce.wsseg_reproduce`, its module imported only now."; return launch("wsseg_nb.reproduce:wsseg_reproduce")

@@ -40,15 +40,23 @@ def _pool_worker() -> None:
 def _start_pool(workers: int, job, ids: Sequence[str]):
     "(pool, futures): the workers started with Ctrl-C and SIGTERM blocked, so one that lands now waits for the parent (and stops the job)."
     from concurrent.futures import ProcessPoolExecutor
-    from multiprocessing import get_context
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)   # a Ctrl-C now waits, pending, for the parent
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)   # inherited through exec: a worker still starting Python ignores it
+    from multiprocessing import get_context, resource_tracker
+    resource_tracker.ensure_running()   # now: starting it unblocks Ctrl-C in this thread (bpo-33613), which would open the window below
+    caught = []   # a stop signal that lands while workers start is recorded, not raised half-way through spawning one ...
+    handlers = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in _STOP_SIGNALS}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)   # blocked: inherited by the workers (other threads may still take one)
+    pool, futures = None, []
     try:
-        pool = ProcessPoolExecutor(min(workers, len(ids)), mp_context=get_context("spawn"), initializer=_pool_worker)
-        futures = [pool.submit(_guarded, job, i) for i in ids]   # submitting starts the workers
-    finally:   # (Linux keeps a blocked signal pending even while it is ignored)
-        signal.signal(signal.SIGINT, handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)   # a pending Ctrl-C is raised here, in the parent
+        try:
+            pool = ProcessPoolExecutor(min(workers, len(ids)), mp_context=get_context("spawn"), initializer=_pool_worker)
+            futures = [pool.submit(_guarded, job, i) for i in ids]   # submitting starts the workers
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+            for s, h in handlers.items(): signal.signal(s, h)
+        for s in caught[:1]: signal.raise_signal(s)   # ... and raised now, by its own handler (Ctrl-C: KeyboardInterrupt)
+    except BaseException:   # stop the workers already started
+        if pool is not None: _stop_pool(pool, futures, {}, None)
+        raise
     return pool, futures
 
 def _stop_pool(pool, futures, results: dict, on_done) -> None:
