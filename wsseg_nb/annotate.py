@@ -12,7 +12,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import anywidget
 import numpy as np
@@ -375,7 +375,7 @@ class Annotator(anywidget.AnyWidget):
                  dataset: Dataset | str | Path | None = None, # a Dataset, built-in name or dataset.json; None: VOC
                  split_file: str | Path | Sequence[str] | None = None, # ids file, split name or a list of ids; None: every image
                  method: str = "logic", # the live labeller: logic, sam-boxes, sam-scribbles, sam (a fine-tuned `decoder` option), ...
-                 options: dict | None = None, # the method's options, as `labeller_config` takes them (e.g. {"decoder": PATH})
+                 options: dict | Any = None, # the method's options as `labeller_config` takes them (e.g. {"decoder": PATH}), or its whole typed config
                  constraint_files: Sequence[str | Path] = (), # files of @constraint priors: explained, and used by the labeller
                  intensity: str = "percentile", # images deeper than 8 bits: percentile | minmax | window:LO,HI
                  start: int | str = 0, # the first image shown: its position or id
@@ -388,11 +388,14 @@ class Annotator(anywidget.AnyWidget):
         self.ids = list(split_file) if isinstance(split_file, (list, tuple)) else self.folder.split_ids(split_file)
         if not self.ids: raise ValueError(f"{data_root} has no images{' in ' + str(split_file) if split_file else ''}")
         self.store = AnnotationFolder(out, self.ds, self.folder.image_path(self.ids[0]).suffix)
-        self.method, self.base_options, self.background = method, dict(options or {}), background
-        if method == "sam" and not self.base_options.get("decoder"):
+        self.method, self.background = method, background
+        self.given, self.base_options = _given_config(method, options)
+        decoder = self.base_options.get("decoder") if self.given is None else getattr(getattr(self.given, "label", self.given), "decoder", None)
+        if method == "sam" and not decoder:
             raise ValueError("method 'sam' shows a fine-tuned decoder: pass options={'decoder': 'PATH/decoder.pt'} (written by "
                              "`wsseg_pseudolabel --method sam`), or use sam-boxes / sam-scribbles for the untuned decoder")
-        if LABELLERS[method].sam: self.base_options.setdefault("cache", str(Path(out)/"embeddings"))   # one encoder run per image
+        if LABELLERS[method].sam and self.given is None:   # one encoder run per image
+            self.base_options.setdefault("cache", str(Path(out)/"embeddings"))
         self.user = sorted({n for f in load_constraint_files(constraint_files) for n in f["constraints"]})
         self.explained = [*DEFAULT_CONSTRAINTS, *(n for n in self.user if n not in DEFAULT_CONSTRAINTS)]
         bg = self.ds.classes.index(self.ds.background) if self.ds.background else None
@@ -407,10 +410,19 @@ class Annotator(anywidget.AnyWidget):
         self.go(self.ids.index(start) if isinstance(start, str) else start)
 
 # %% ../nbs/15_annotate.ipynb #e44e423a
+def _given_config(method: str, options) -> tuple[Any, dict]:
+    "(the typed config given, or None; labeller_config's options, or {}): `options` sorted by what it is."
+    if options is None or isinstance(options, dict): return None, dict(options or {})
+    takes = type(LABELLERS[method].config())
+    if not isinstance(options, takes):
+        raise ValueError(f"options is a {type(options).__name__}, but method {method!r} takes a dict of `labeller_config` "
+                         f"options or a {takes.__name__}; make it with labeller_config({method!r}, ...) or {takes.__name__}(...)")
+    return options, {}
+
 @patch
 def config(self: Annotator):
-    "The labeller's typed config now: the given options, the user's constraints joined, the unticked constraints left out."
-    cfg = labeller_config(self.method, user=self.user, **self.base_options)
+    "The labeller's typed config now: the given config or options (the user's constraints joined), the unticked constraints left out."
+    cfg = self.given if self.given is not None else labeller_config(self.method, user=self.user, **self.base_options)
     if self.method == "logic" and self.disabled:   # (SAM's given decoder is not tuned here: no formula to drop from)
         off = set(self.disabled)
         cfg = replace(cfg.with_learner(constraints=tuple(c for c in cfg.learner.constraints if c not in off)),
