@@ -390,10 +390,6 @@ class Annotator(anywidget.AnyWidget):
         self.store = AnnotationFolder(out, self.ds, self.folder.image_path(self.ids[0]).suffix)
         self.method, self.background = method, background
         self.given, self.base_options = _given_config(method, options)
-        decoder = self.base_options.get("decoder") if self.given is None else getattr(getattr(self.given, "label", self.given), "decoder", None)
-        if method == "sam" and not decoder:
-            raise ValueError("method 'sam' shows a fine-tuned decoder: pass options={'decoder': 'PATH/decoder.pt'} (written by "
-                             "`wsseg_pseudolabel --method sam`), or use sam-boxes / sam-scribbles for the untuned decoder")
         if LABELLERS[method].sam and self.given is None:   # one encoder run per image
             self.base_options.setdefault("cache", str(Path(out)/"embeddings"))
         self.user = sorted({n for f in load_constraint_files(constraint_files) for n in f["constraints"]})
@@ -411,13 +407,17 @@ class Annotator(anywidget.AnyWidget):
 
 # %% ../nbs/15_annotate.ipynb #e44e423a
 def _given_config(method: str, options) -> tuple[Any, dict]:
-    "(the typed config given, or None; labeller_config's options, or {}): `options` sorted by what it is."
-    if options is None or isinstance(options, dict): return None, dict(options or {})
+    "(the typed config given, or None; labeller_config's options, or {}): `options` sorted by what it is, checked."
+    given, named = (None, dict(options or {})) if options is None or isinstance(options, dict) else (options, {})
     takes = type(LABELLERS[method].config())
-    if not isinstance(options, takes):
+    if given is not None and not isinstance(given, takes):
         raise ValueError(f"options is a {type(options).__name__}, but method {method!r} takes a dict of `labeller_config` "
                          f"options or a {takes.__name__}; make it with labeller_config({method!r}, ...) or {takes.__name__}(...)")
-    return options, {}
+    decoder = named.get("decoder") if given is None else getattr(getattr(given, "label", given), "decoder", None)
+    if method == "sam" and not decoder:
+        raise ValueError("method 'sam' shows a fine-tuned decoder: pass options={'decoder': 'PATH/decoder.pt'} (written by "
+                         "`wsseg_pseudolabel --method sam`), or use sam-boxes / sam-scribbles for the untuned decoder")
+    return given, named
 
 @patch
 def config(self: Annotator):
