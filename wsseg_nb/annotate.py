@@ -409,8 +409,7 @@ class Annotator(anywidget.AnyWidget):
 def _given_config(method: str, options) -> tuple[Any, dict]:
     "(the typed config given, or None; labeller_config's options, or {}): `options` sorted by what it is, checked."
     given, named = (None, dict(options or {})) if options is None or isinstance(options, dict) else (options, {})
-    takes = type(LABELLERS[method].config())
-    if given is not None and not isinstance(given, takes):
+    if given is not None and not isinstance(given, takes := type(LABELLERS[method].config())):
         raise ValueError(f"options is a {type(options).__name__}, but method {method!r} takes a dict of `labeller_config` "
                          f"options or a {takes.__name__}; make it with labeller_config({method!r}, ...) or {takes.__name__}(...)")
     decoder = named.get("decoder") if given is None else getattr(getattr(given, "label", given), "decoder", None)
