@@ -13,7 +13,7 @@ from collections import Counter
 from functools import partial
 from pathlib import Path
 from dataclasses import asdict, replace
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from tqdm.auto import tqdm
 
@@ -151,9 +151,9 @@ def _finetune_first(cfg: SamMethodConfig, data_root, weak_dir, ids, out: Path, u
                                   progress=progress, dataset=ds, intensity=intensity)
     return replace(cfg, label=replace(label, decoder=str(dec))), sam   # labelled by the model just tuned: SAM loaded once
 
-def _pseudo_label_job(method: str, cfg: Any, data_root: str, weak_dir: str, out: str, use_scribbles: bool,
-                      ds: Dataset, intensity: str, constraint_files: tuple, run: str, model: Any, image_id: str) -> dict:
-    "Label one image and write it; returns its seconds and the labeller's counts."
+def _pseudo_label_job(label: Callable, data_root: str, weak_dir: str, out: str, use_scribbles: bool, ds: Dataset,
+                      intensity: str, constraint_files: tuple, run: str, source: str, image_id: str) -> dict:
+    "Read one image and its weak labels, label it with `label(image, weak, stats)`, write it; returns its seconds and the labeller's counts."
     _same_constraint_files(constraint_files)   # a pool worker registers the user's constraints too
     weak = load_weak_labels(weak_dir, image_id, use_scribbles, ds)
     image = open_folder(data_root, ds, intensity).image(image_id)
@@ -162,9 +162,9 @@ def _pseudo_label_job(method: str, cfg: Any, data_root: str, weak_dir: str, out:
                          f"{image.shape[1]}x{image.shape[0]}; were the weak labels made for another copy of the image?")
     stats = Counter()
     t0 = time.perf_counter()
-    label = label_image(method, image, weak, ds, cfg, use_scribbles, stats, model)
+    labelled = label(image, weak, stats=stats)
     seconds = time.perf_counter() - t0
-    write_label_png(Path(out)/f"{image_id}.png", label, {"source": f"wsseg_nb {method}", "run": run},
+    write_label_png(Path(out)/f"{image_id}.png", labelled, {"source": source, "run": run},
                     None if ds is VOC else ds.colours())
     return {"seconds": seconds, "stats": stats}
 
@@ -284,8 +284,9 @@ def make_pseudo_labels(method: str, # a name in LABELLERS
         cfg, model = _labelling_model(method, cfg, data_root, weak_dir, ids, out, use_scribbles, progress, ds, intensity, man)
         pooled = LABELLERS[method].pooled
         if workers is None: workers = len(os.sched_getaffinity(0)) if pooled and len(todo) >= 8 else 0
-        job = partial(_pseudo_label_job, method, cfg, str(data_root), str(weak_dir), str(out), use_scribbles, ds, intensity,
-                      tuple(files), run, model)
+        label = partial(label_image, method, ds=ds, cfg=cfg, use_scribbles=use_scribbles, model=model)   # the config, whole
+        job = partial(_pseudo_label_job, label, str(data_root), str(weak_dir), str(out), use_scribbles, ds, intensity,
+                      tuple(files), run, f"wsseg_nb {method}")
         t_wall = time.perf_counter()
         done, skipped = for_each_image(todo, job, workers if pooled else 0, skip_bad, f"pseudo-labels ({method})", progress,
                                        on_done=lambda i, r: man.count())
