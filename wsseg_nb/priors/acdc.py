@@ -13,7 +13,7 @@ import wsseg_nb.logic as L
 import wsseg_nb.relations as R
 
 # %% ../../nbs/03b_priors.ipynb #768c23b0
-MYO_REACH = 15   # image pixels: every myocardium pixel lies within this of the LV cavity (ACDC, patients 1-25)
+MYO_REACH = 6    # image pixels: how near the LV cavity the myocardium is pulled (tuned on ACDC patients 1-25; see above)
 LV_REACH = 30    # image pixels: how far to look, each way, for the cavity around a pixel
 
 @C.constraint(classes=("lv", "myo"), weight=30.0)
