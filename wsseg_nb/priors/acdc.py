@@ -13,7 +13,7 @@ import wsseg_nb.logic as L
 import wsseg_nb.relations as R
 
 # %% ../../nbs/03b_priors.ipynb #768c23b0
-MYO_REACH = 6    # image pixels: how near the LV cavity the myocardium is pulled (tuned on ACDC patients 1-25; see above)
+MYO_REACH = 6    # image pixels: how near the LV cavity the myocardium is pulled (tuned on ACDC patients 1-25; why: nbs/03b_priors)
 LV_REACH = 30    # image pixels: how far to look, each way, for the cavity around a pixel
 
 @C.constraint(classes=("lv", "myo"), weight=30.0)
