@@ -11,13 +11,14 @@ from typing import Sequence
 import cv2
 import numpy as np
 from scipy import ndimage
+from skimage.draw import ellipse
 
 from .core import image_seed
 from .images import IGNORE
 from .weak import WeakLabels
 
 # %% auto #0
-__all__ = ['stuff_fill', 'fill_boxes', 'grabcut', 'nearest_fill', 'walker_probabilities', 'random_walk']
+__all__ = ['stuff_fill', 'fill_boxes', 'fill_ellipses', 'grabcut', 'nearest_fill', 'walker_probabilities', 'random_walk']
 
 # %% ../nbs/05_baselines.ipynb #26112ef4
 def _by_area(weak: WeakLabels) -> list:
@@ -50,6 +51,22 @@ def fill_boxes(image: np.ndarray | None, # (H,W,3) RGB; unused, for a common sig
     for b in _by_area(weak):
         x0, y0, x1, y1 = b.box_xyxy
         out[y0:y1, x0:x1] = b.class_id
+    if stats is not None: stats["boxes"] += len(weak.boxes)
+    return weak.paint_labelled(out, use_scribbles)
+
+# %% ../nbs/05_baselines.ipynb #5ef0bc6c
+def fill_ellipses(image: np.ndarray | None, # (H,W,3) RGB; unused, for a common signature
+                  weak: WeakLabels, # the image's weak labels: its boxes (and scribbles)
+                  use_scribbles: bool = False, # paint scribble pixels over the ellipses
+                  stats: Counter | None = None, # counts updated in place ("boxes")
+                  things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (stuff outside boxes from scribbles)
+                 ) -> np.ndarray:
+    "(H, W) uint8: each box's inscribed ellipse filled with its class, smaller boxes on top."
+    out = _canvas(weak, things, use_scribbles)
+    for b in _by_area(weak):
+        x0, y0, x1, y1 = b.box_xyxy
+        rr, cc = ellipse((y0 + y1 - 1) / 2, (x0 + x1 - 1) / 2, max((y1 - y0) / 2, 0.5), max((x1 - x0) / 2, 0.5), shape=out.shape)
+        out[rr, cc] = b.class_id
     if stats is not None: stats["boxes"] += len(weak.boxes)
     return weak.paint_labelled(out, use_scribbles)
 

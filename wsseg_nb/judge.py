@@ -13,7 +13,7 @@ import numpy as np
 from scipy import ndimage
 
 from .core import check_cancelled
-from .baselines import fill_boxes, grabcut, nearest_fill, random_walk
+from .baselines import fill_boxes, fill_ellipses, grabcut, nearest_fill, random_walk
 from .constraints import DEFAULT_CONSTRAINTS, DEFAULT_REDUCE, working_size
 from .formula import formula_truth
 from .superpixels import working_superpixels
@@ -69,7 +69,7 @@ def judged_regions(candidates: dict[str, np.ndarray], # name -> (H, W) label map
     return [comp == k for k in sorted(range(1, n + 1), key=lambda k: -sizes[k]) if sizes[k] >= min_pixels]
 
 # %% ../nbs/05c_judge.ipynb #74f2b59b
-CANDIDATES = ("grabcut", "learner", "boxes", "nearest", "random_walker")
+CANDIDATES = ("grabcut", "learner", "boxes", "nearest", "random_walker", "grabcut_image", "ellipse")
 BOX_CANDIDATES, SCRIBBLE_CANDIDATES = ("grabcut", "learner"), ("learner",)   # by default, by what an image has
 
 SCRIBBLE_PINNED = ("size", "pool_segments")   # the scribble learner keeps its own: scribble-only images need the finer grid
@@ -112,6 +112,8 @@ def logic_label(image: np.ndarray, # (H, W, 3) uint8 RGB
     make = {"grabcut": lambda: grabcut(image, weak, crop_margin=cfg.grabcut_margin, max_pixels=cfg.grabcut_pixels, things=things),
             "learner": lambda: logic_learner(image, weak, cfg.learner if weak.boxes else cfg.scribble_learner, things=things),
             "boxes": lambda: fill_boxes(image, weak, use_scribbles=True, things=things),
+            "grabcut_image": lambda: grabcut(image, weak, things=things),
+            "ellipse": lambda: fill_ellipses(image, weak, use_scribbles=True, things=things),
             "nearest": lambda: nearest_fill(image, weak), "random_walker": lambda: random_walk(image, weak, beta=cfg.walker_beta)}
     names = cfg.candidates or (BOX_CANDIDATES if weak.boxes else SCRIBBLE_CANDIDATES)
     cands = {}

@@ -454,6 +454,7 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(LABELL
                       workers: Param("grabcut, logic: processes of one thread each (default: one per core from 8 images on; 0: this process)", int) = None,
                       steps: Param("logic: the learner's Adam steps per image (default 40)", int) = None,
                       judge: Param("logic: the judge's constraints, comma-separated, or -name,-name to drop from the poster's", str) = None,
+                      candidates: Param("logic: the judge's proposers, comma-separated, of grabcut, learner, boxes, nearest, random_walker, grabcut_image, ellipse (default: grabcut,learner with boxes, learner without)", str) = None,
                       constraints: Param("logic, sam: constraints to use, comma-separated; --constraints=-name,-name switches those off from the defaults", str) = None,
                       weights: Param("logic, sam: constraint weights, e.g. 'box_fill=0.3,colour=2'", str) = None,
                       reduce: Param("logic, sam: the loss reading: sum (the poster's one conjunction, / pixel count) or mean (each constraint's mean); default: sum", str, choices=REDUCES) = None,
@@ -483,7 +484,8 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(LABELL
               "(wsseg_download sam_vit_h), or tiny (random weights, for smoke runs only)")
     try: cfg = cli_config(method, steps, judge, constraints, weights, user, reduce=reduce, model_type=model_type,
                           checkpoint=checkpoint, cache=cache, epochs=epochs, lr=lr, batch=batch, n_points=points,
-                          n_negative=negative, threshold=threshold, decoder=decoder, device=device)
+                          n_negative=negative, threshold=threshold, decoder=decoder, device=device,
+                          candidates=candidates.split(",") if candidates else None)
     except ValueError as e: usage(e)
     s = cli_errors(lambda: make_pseudo_labels(method, data_root, weak_labels, out, split_file, not no_scribbles,
                                                skip_bad, force, workers=workers, dataset=dataset, intensity=intensity,
