@@ -39,9 +39,9 @@ def coco(root: Path, out: Path, methods: list[str]) -> None:
         method, cfg = m, labeller_config(m, model_type="tiny") if m.startswith("sam") else None
         if m == "logic:gc+ellipse":   # the judge over two GrabCuts and the inscribed ellipses (05c_judge), chosen on train/
             method, cfg = "logic", labeller_config("logic", candidates=BOX_PROPOSERS)
-        s = make_pseudo_labels(method, root, out / "weak", out / m.replace(":", "_").replace("+", "_"), ids, dataset="coco",
-                               progress=False, config=cfg)
-        r = evaluate_folder(out / m.replace(":", "_").replace("+", "_"), root, ids, dataset="coco", gt_coco=root / "instances.json")
+        labels = out / m.replace(":", "_").replace("+", "_")
+        s = make_pseudo_labels(method, root, out / "weak", labels, ids, dataset="coco", progress=False, config=cfg)
+        r = evaluate_folder(labels, root, ids, dataset="coco", gt_coco=root / "instances.json")
         name = m + (" (tiny SAM, untrained)" if m.startswith("sam") else "")
         print(f"{name:<30} {r['miou']:6.1f} {s['wall_seconds_per_image']:8.2f}", flush=True)
 

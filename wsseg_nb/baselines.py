@@ -47,10 +47,15 @@ def fill_boxes(image: np.ndarray | None, # (H,W,3) RGB; unused, for a common sig
                things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (stuff outside boxes from scribbles)
               ) -> np.ndarray:
     "(H, W) uint8: each box filled with its class, smaller boxes on top."
+    return _fill_shapes(weak, lambda b, shape: (slice(b.box_xyxy[1], b.box_xyxy[3]), slice(b.box_xyxy[0], b.box_xyxy[2])),
+                        use_scribbles, stats, things)
+
+def _fill_shapes(weak: WeakLabels, # the image's weak labels
+                 pixels, # (box, (H, W)) -> the index of the pixels to paint with the box's class
+                 use_scribbles: bool, stats: Counter | None, things: Sequence[int] | None) -> np.ndarray:
+    "(H, W) uint8: a shape per box painted with its class, smaller boxes on top, over the canvas; scribbles on top if asked."
     out = _canvas(weak, things, use_scribbles)
-    for b in _by_area(weak):
-        x0, y0, x1, y1 = b.box_xyxy
-        out[y0:y1, x0:x1] = b.class_id
+    for b in _by_area(weak): out[pixels(b, out.shape)] = b.class_id
     if stats is not None: stats["boxes"] += len(weak.boxes)
     return weak.paint_labelled(out, use_scribbles)
 
@@ -62,13 +67,12 @@ def fill_ellipses(image: np.ndarray | None, # (H,W,3) RGB; unused, for a common 
                   things: Sequence[int] | None = None, # a dataset with stuff: its thing ids (stuff outside boxes from scribbles)
                  ) -> np.ndarray:
     "(H, W) uint8: each box's inscribed ellipse filled with its class, smaller boxes on top."
-    out = _canvas(weak, things, use_scribbles)
-    for b in _by_area(weak):
-        x0, y0, x1, y1 = b.box_xyxy
-        rr, cc = ellipse((y0 + y1 - 1) / 2, (x0 + x1 - 1) / 2, max((y1 - y0) / 2, 0.5), max((x1 - x0) / 2, 0.5), shape=out.shape)
-        out[rr, cc] = b.class_id
-    if stats is not None: stats["boxes"] += len(weak.boxes)
-    return weak.paint_labelled(out, use_scribbles)
+    return _fill_shapes(weak, _inscribed_ellipse, use_scribbles, stats, things)
+
+def _inscribed_ellipse(b, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    "(rows, cols) of the ellipse inscribed in box `b` (at least its centre pixel), within `shape`."
+    x0, y0, x1, y1 = b.box_xyxy
+    return ellipse((y0 + y1 - 1) / 2, (x0 + x1 - 1) / 2, max((y1 - y0) / 2, 0.5), max((x1 - x0) / 2, 0.5), shape=shape)
 
 # %% ../nbs/05_baselines.ipynb #dab3aa7e
 def _grabcut_window(box, # a Box

@@ -27,6 +27,7 @@ from .datasets import VOC, DataFolder, Dataset, load_dataset, open_folder
 from .images import class_ids_by_colour, label_png_info, parse_mapping, read_label_png, write_label_png
 from .learner import LearnerConfig
 from .metrics import SegMetric
+from .judge import BOX_CANDIDATES, CANDIDATES, SCRIBBLE_CANDIDATES
 from .labellers import LABELLERS, SamMethodConfig, label_image, labeller_config
 from .sam import MODEL_TYPES
 from .sam_label import SamConfig
@@ -454,7 +455,7 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(LABELL
                       workers: Param("grabcut, logic: processes of one thread each (default: one per core from 8 images on; 0: this process)", int) = None,
                       steps: Param("logic: the learner's Adam steps per image (default 40)", int) = None,
                       judge: Param("logic: the judge's constraints, comma-separated, or -name,-name to drop from the poster's", str) = None,
-                      candidates: Param("logic: the judge's proposers, comma-separated, of grabcut, learner, boxes, nearest, random_walker, grabcut_image, ellipse (default: grabcut,learner with boxes, learner without)", str) = None,
+                      candidates: Param(f"logic: the judge's proposers, comma-separated, of {', '.join(CANDIDATES)} (default: {','.join(BOX_CANDIDATES)} with boxes, {','.join(SCRIBBLE_CANDIDATES)} without)", str) = None,
                       constraints: Param("logic, sam: constraints to use, comma-separated; --constraints=-name,-name switches those off from the defaults", str) = None,
                       weights: Param("logic, sam: constraint weights, e.g. 'box_fill=0.3,colour=2'", str) = None,
                       reduce: Param("logic, sam: the loss reading: sum (the poster's one conjunction, / pixel count) or mean (each constraint's mean); default: sum", str, choices=REDUCES) = None,
