@@ -5,8 +5,8 @@
     python tests/bench_own_data.py acdc-stage2 DIR [--iters N]  # DeepLabV2 on the tune half's logic pseudo-labels vs its GT, on the report half
 
 COCO: COCO's own boxes (boxes only), scored against COCO's polygons (crowds void): filled boxes, GrabCut,
-the logic method (its default candidates; logic:gc+ellipse, the judge over two GrabCuts and the inscribed
-ellipses) and an untrained tiny SAM; mIoU over the classes present, seconds per image.
+the logic method (COCO's box_candidates: the judge over two GrabCuts and the inscribed ellipses;
+logic:gc+learner, the package's default GrabCut + learner) and an untrained tiny SAM; mIoU over the classes present, seconds per image.
 ACDC: the real hand-drawn scribbles only, patients 1-25 (tune) or 26-50 (report), scored against the expert
 masks: nearest scribble, the random walker as WSL4MIS runs it (beta 100, mode bf), the logic method without
 and with the ACDC priors (wsseg_nb/priors/acdc.py); mean foreground Dice (RV, Myo, LV), per-class Dice, mIoU,
@@ -21,11 +21,11 @@ from pathlib import Path
 import wsseg_nb
 from wsseg_nb.core import write_text_atomic
 from wsseg_nb.datasets import load_dataset, open_folder
+from wsseg_nb.judge import BOX_CANDIDATES
 from wsseg_nb.labellers import labeller_config
 from wsseg_nb.pipeline import evaluate_folder, make_pseudo_labels, make_weak_labels
 from wsseg_nb.weak_sources import WeakSource
 
-BOX_PROPOSERS = ("grabcut", "grabcut_image", "ellipse")
 PRIORS = Path(wsseg_nb.__file__).parent / "priors" / "acdc.py"
 
 
@@ -37,8 +37,8 @@ def coco(root: Path, out: Path, methods: list[str]) -> None:
     print(f"{'method':<30} {'mIoU':>6} {'s/image':>8}")
     for m in methods:
         method, cfg = m, labeller_config(m, model_type="tiny") if m.startswith("sam") else None
-        if m == "logic:gc+ellipse":   # the judge over two GrabCuts and the inscribed ellipses (05c_judge), chosen on train/
-            method, cfg = "logic", labeller_config("logic", candidates=BOX_PROPOSERS)
+        if m == "logic:gc+learner":   # the package's default proposers, where COCO's description names its own (02a_datasets)
+            method, cfg = "logic", labeller_config("logic", candidates=BOX_CANDIDATES)
         labels = out / m.replace(":", "_").replace("+", "_")
         s = make_pseudo_labels(method, root, out / "weak", labels, ids, dataset="coco", progress=False, config=cfg)
         r = evaluate_folder(labels, root, ids, dataset="coco", gt_coco=root / "instances.json")
@@ -95,7 +95,7 @@ if __name__ == "__main__":
     p.add_argument("--methods", default=None, help="comma-separated (default: all of the data's rows)")
     p.add_argument("--out", type=Path, default=None, help="work folder (default: a temporary one)")
     a = p.parse_args()
-    default = "boxes,grabcut,logic,logic:gc+ellipse,sam-boxes" if a.data == "coco" else "nearest,random-walker,logic,logic+priors"
+    default = "boxes,grabcut,logic,logic:gc+learner,sam-boxes" if a.data == "coco" else "nearest,random-walker,logic,logic+priors"
     methods = (a.methods or default).split(",")
     with tempfile.TemporaryDirectory() as tmp:
         out = a.out or Path(tmp)

@@ -54,7 +54,7 @@ def test_coco_folder_without_masks_through_stage_1(coco, tmp_path):
     assert r.returncode == 0 and "10 written" in r.stdout and "58 boxes" in r.stdout and "1 crowds" in r.stdout, r.stdout + r.stderr
     crowd = load_weak_labels(w, "000000087038", dataset=COCO)
     assert crowd.unknown is not None and crowd.unknown.sum() > 1000
-    for method, *more in (("grabcut",), ("logic",), ("logic", "--candidates", "grabcut,grabcut_image,ellipse")):
+    for method, *more in (("grabcut",), ("logic",), ("logic", "--candidates", "grabcut,learner")):
         p = tmp_path / f"pl_{method}{'_'.join(more[1:])}"
         r = run("wsseg_pseudolabel", "--dataset", "coco", "--method", method, "--data-root", coco, "--weak-labels", w,
                 "--out", p, "--split-file", ids, *more)
@@ -62,8 +62,9 @@ def test_coco_folder_without_masks_through_stage_1(coco, tmp_path):
         values = set().union(*(np.unique(read_label_png(p / f"{i}.png")).tolist() for i in ids.read_text().split()))
         assert values - {255} <= set(range(81)) and values & {1, 20, 21, 22}, values   # COCO ids: person 1, cow 20, ...
         assert (read_label_png(p / "000000087038.png")[crowd.unknown] == 255).all()    # nothing learnt from the crowd
-    man = json.loads((tmp_path / "pl_logicgrabcut,grabcut_image,ellipse" / "manifest.json").read_text())
-    assert "grabcut_image" in json.dumps(man), "the manifest records the candidates"
+    opts = {p: json.loads((tmp_path / p / "manifest.json").read_text())["params"]["options"] for p in ("pl_logic", "pl_logicgrabcut,learner")}
+    assert opts["pl_logic"]["box_candidates"] == ["grabcut", "grabcut_image", "ellipse"], "COCO's description names its proposers"
+    assert opts["pl_logicgrabcut,learner"]["candidates"] == ["grabcut", "learner"], "--candidates overrides them"
     r = run("wsseg_pseudolabel", "--dataset", "coco", "--method", "logic", "--data-root", coco, "--weak-labels", w,
             "--out", tmp_path / "bad", "--candidates", "grabcut,elipse")
     err = r.stderr.strip().splitlines()

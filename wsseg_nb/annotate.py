@@ -421,7 +421,7 @@ def _given_config(method: str, options) -> tuple[Any, dict]:
 @patch
 def config(self: Annotator):
     "The labeller's typed config now: the given config or options (the user's constraints joined), the unticked constraints left out."
-    cfg = self.given if self.given is not None else labeller_config(self.method, user=self.user, **self.base_options)
+    cfg = self.given if self.given is not None else labeller_config(self.method, user=self.user, dataset=self.ds, **self.base_options)
     if self.method == "logic" and self.disabled:   # (SAM's given decoder is not tuned here: no formula to drop from)
         off = set(self.disabled)
         cfg = replace(cfg.with_learner(constraints=tuple(c for c in cfg.learner.constraints if c not in off)),

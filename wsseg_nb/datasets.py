@@ -34,6 +34,7 @@ class Dataset:
     void: int = IGNORE                       # the GT's value for unlabelled pixels (read as 255)
     layout: str = "voc"                      # voc | pairs | folders (see above)
     palette: tuple[tuple[int, int, int], ...] | None = None   # an RGB colour per class for the PNGs we write; None: VOC's colour map
+    box_candidates: tuple[str, ...] = ()     # the `logic` method's proposers on images with boxes (`05c_judge`); (): the package's
 
     def __post_init__(self):
         where = f"dataset {self.name!r}"
@@ -42,13 +43,13 @@ class Dataset:
             v = getattr(self, k)
             if not isinstance(v, t) or isinstance(v, bool):
                 raise ValueError(f"{where}: {k} is {v!r}, a {type(v).__name__}; expected {'a string' if t is str else 'an integer'} (e.g. \"void\": 255, not \"255\")")
-        for k in ("classes", "things"):
+        for k, what in (("classes", "class names"), ("things", "class names"), ("box_candidates", "proposer names")):
             v = getattr(self, k)
             if isinstance(v, str) or not all(isinstance(c, str) for c in v):
-                raise ValueError(f"{where}: {k} must be a list of class names, got {v!r}")
+                raise ValueError(f"{where}: {k} must be a list of {what}, got {v!r}")
+            object.__setattr__(self, k, tuple(v))
         if self.background is not None and not isinstance(self.background, str):
             raise ValueError(f"{where}: background is {self.background!r}; expected a class name or null")
-        object.__setattr__(self, "classes", tuple(self.classes)); object.__setattr__(self, "things", tuple(self.things))
         if self.layout not in LAYOUTS: raise ValueError(f"{where}: layout {self.layout!r}; expected one of {LAYOUTS}")
         if not 0 < len(self.classes) < IGNORE: raise ValueError(f"{where}: expected 1..254 classes, got {len(self.classes)}")
         if dup := sorted({c for c in self.classes if self.classes.count(c) > 1}):
@@ -114,7 +115,7 @@ def from_json(cls: Dataset, path: str | Path, # a dataset.json
     fields = set(cls.__dataclass_fields__)
     if not isinstance(d, dict) or {"name", "classes", "things"} - set(d) or set(d) - fields:
         raise ValueError(f"dataset description {path}: expected a JSON object with name, classes, things "
-                         f"(and optionally background, void, layout, palette); got keys {sorted(d) if isinstance(d, dict) else type(d).__name__}")
+                         f"(and optionally background, void, layout, palette, box_candidates); got keys {sorted(d) if isinstance(d, dict) else type(d).__name__}")
     try: return cls(**d)
     except ValueError as e: raise ValueError(f"dataset description {path}: {e}") from None
 
@@ -134,7 +135,8 @@ VOC = Dataset(name="voc", classes=VOC_CLASSES, things=VOC_CLASSES[1:], backgroun
 CAMVID = Dataset(name="camvid", layout="pairs", void=11,
                  classes=("sky", "building", "pole", "road", "pavement", "tree", "signsymbol", "fence", "car", "pedestrian", "bicyclist"),
                  things=("pole", "signsymbol", "car", "pedestrian", "bicyclist"))
-COCO = Dataset(name="coco", classes=COCO_CLASSES, things=COCO_CLASSES[1:], background="background", layout="folders")
+COCO = Dataset(name="coco", classes=COCO_CLASSES, things=COCO_CLASSES[1:], background="background", layout="folders",
+               box_candidates=("grabcut", "grabcut_image", "ellipse"))
 DATASETS = {d.name: d for d in (VOC, CAMVID, COCO)}
 
 def load_dataset(spec: str | Path | Dataset | None = None, # a built-in name (voc, camvid, coco), a dataset.json, or a Dataset

@@ -81,7 +81,8 @@ class JudgeConfig:
     judge_size: int = 128                           # its working long side
     judge_reduce: str = DEFAULT_REDUCE              # its reading of "and"
     judge_confidence: float = 0.95                  # how sure the soft maps it judges are of their labels
-    candidates: tuple[str, ...] = ()                # proposers; () = by what the image has: BOX_CANDIDATES with boxes, else SCRIBBLE_CANDIDATES
+    candidates: tuple[str, ...] = ()                # proposers on every image; () = by what the image has: box_candidates with boxes, else SCRIBBLE_CANDIDATES
+    box_candidates: tuple[str, ...] = BOX_CANDIDATES   # proposers on images with boxes (a dataset's description may name its own)
     grabcut_margin: float = 0.25                    # GrabCut on the box plus this much of it around
     grabcut_pixels: int = 60000                     # ... on a copy of at most this many pixels
     walker_beta: float = 3000.0                     # the random walker's edge penalty (as a candidate; ACDC tune half)
@@ -89,8 +90,10 @@ class JudgeConfig:
     scribble_learner: LearnerConfig = field(default_factory=lambda: LearnerConfig(steps=40, size=256, pool_segments=0))   # ... on images without boxes
 
     def __post_init__(self):
-        bad = [c for c in self.candidates if c not in CANDIDATES]
-        if bad: raise ValueError(f"candidates {list(self.candidates)}: expected one or more of {CANDIDATES}")
+        for k in ("candidates", "box_candidates"):
+            v = getattr(self, k)
+            if [c for c in v if c not in CANDIDATES] or (k == "box_candidates" and not v):
+                raise ValueError(f"{k} {list(v)}: expected one or more of {CANDIDATES}")
 
     def with_learner(self, **changes) -> JudgeConfig:
         "A copy with `changes` (LearnerConfig fields) made to both learners, but for the scribble learner's SCRIBBLE_PINNED."
@@ -115,7 +118,7 @@ def logic_label(image: np.ndarray, # (H, W, 3) uint8 RGB
             "grabcut_image": lambda: grabcut(image, weak, things=things),
             "ellipse": lambda: fill_ellipses(image, weak, use_scribbles=True, things=things),
             "nearest": lambda: nearest_fill(image, weak), "random_walker": lambda: random_walk(image, weak, beta=cfg.walker_beta)}
-    names = cfg.candidates or (BOX_CANDIDATES if weak.boxes else SCRIBBLE_CANDIDATES)
+    names = cfg.candidates or (cfg.box_candidates if weak.boxes else SCRIBBLE_CANDIDATES)
     cands = {}
     for name in names: check_cancelled(); cands[name] = make[name]()   # an interactive caller may cancel between candidates
     if stats is not None: stats["images"] += 1

@@ -14,7 +14,7 @@ import numpy as np
 
 from .baselines import fill_boxes, grabcut, nearest_fill, random_walk
 from .constraints import DEFAULT_CONSTRAINTS
-from .datasets import Dataset
+from .datasets import Dataset, load_dataset
 from .judge import JudgeConfig, logic_label
 from .learner import LearnerConfig
 from .sam_label import SamConfig, sam_pseudo_label
@@ -121,13 +121,17 @@ def _check_readers(method: str, given: Mapping[str, Any]) -> None:
                              + f", not to {method}")
 
 # %% ../nbs/06d_labellers.ipynb #0ff0336f
-def _logic_config(steps, size, n_segments, judge, candidates, constraints, weights, reduce, user: tuple) -> JudgeConfig:
-    "The logic method's config: the learners' formula, steps and size; the judge's formula and candidates."
+def _logic_config(steps, size, n_segments, judge, candidates, constraints, weights, reduce, user: tuple, ds: Dataset | None) -> JudgeConfig:
+    "The logic method's config: the learners' formula, steps and size; the judge's formula and candidates (the dataset's for its boxes)."
     learner = {"constraints": tuple(constraints) if constraints is not None else LearnerConfig().constraints + user}
     learner.update({k: v for k, v in (("steps", steps), ("size", size), ("n_segments", n_segments), ("weights", weights),
                                       ("reduce", reduce)) if v is not None})
-    cfg = JudgeConfig(judge=tuple(judge) if judge is not None else DEFAULT_CONSTRAINTS + user,
-                      **({"candidates": tuple(candidates)} if candidates else {}))
+    own = {"box_candidates": ds.box_candidates} if ds is not None and ds.box_candidates else {}
+    try: cfg = JudgeConfig(judge=tuple(judge) if judge is not None else DEFAULT_CONSTRAINTS + user,
+                           **({"candidates": tuple(candidates)} if candidates else {}), **own)
+    except ValueError as e:
+        if own and "box_candidates" in str(e): raise ValueError(f"dataset {ds.name!r}: {e} (its description's box_candidates)") from None
+        raise
     return cfg.with_learner(**learner)
 
 def _sam_config(method, model_type, checkpoint, device, cache, decoder, n_points, n_negative, threshold,
@@ -165,6 +169,7 @@ def labeller_config(method: str, # a name in LABELLERS
                     lr: float | None = None, # sam: the decoder's AdamW learning rate
                     batch: int | None = None, # sam: images per optimiser step
                     user: Sequence[str] = (), # constraints registered by --constraint-file: they join the default formulas
+                    dataset: Dataset | str | None = None, # logic: a description with `box_candidates` gives the judge its proposers for boxes
                    ):
     "The typed config of `method` from these options (None = its default); an option the method does not read is an error."
     given = dict(steps=steps, size=size, n_segments=n_segments, judge=judge, candidates=candidates, constraints=constraints, weights=weights,
@@ -173,7 +178,8 @@ def labeller_config(method: str, # a name in LABELLERS
     _check_readers(method, given)
     user = tuple(n for n in user if n not in DEFAULT_CONSTRAINTS)
     lab = LABELLERS[method]
-    if method == "logic": return _logic_config(steps, size, n_segments, judge, candidates, constraints, weights, reduce, user)
+    if method == "logic": return _logic_config(steps, size, n_segments, judge, candidates, constraints, weights, reduce, user,
+                                               None if dataset is None else load_dataset(dataset))
     if lab.sam: return _sam_config(method, model_type, checkpoint, device, cache, decoder, n_points, n_negative, threshold,
                                    epochs, lr, batch, size, n_segments, constraints, weights, reduce, user)
     return lab.config()

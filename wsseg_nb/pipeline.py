@@ -263,7 +263,7 @@ def make_pseudo_labels(method: str, # a name in LABELLERS
     ds, loaded = load_dataset(dataset), load_constraint_files(constraint_files)
     files = [{"path": f["path"], "sha256": f["sha256"]} for f in loaded]
     user = sorted({n for f in loaded for n in f["constraints"]})
-    cfg = config if config is not None else labeller_config(method, user=user)
+    cfg = config if config is not None else labeller_config(method, user=user, dataset=ds)
     takes = type(LABELLERS[method].config())
     if not isinstance(cfg, takes) and not (LABELLERS[method].sam and method != "sam" and isinstance(cfg, SamMethodConfig)):
         raise ValueError(f"config is a {type(cfg).__name__}, but --method {method} takes a {takes.__name__}; "
@@ -455,7 +455,7 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(LABELL
                       workers: Param("grabcut, logic: processes of one thread each (default: one per core from 8 images on; 0: this process)", int) = None,
                       steps: Param("logic: the learner's Adam steps per image (default 40)", int) = None,
                       judge: Param("logic: the judge's constraints, comma-separated, or -name,-name to drop from the poster's", str) = None,
-                      candidates: Param(f"logic: the judge's proposers, comma-separated, of {', '.join(CANDIDATES)} (default: {','.join(BOX_CANDIDATES)} with boxes, {','.join(SCRIBBLE_CANDIDATES)} without)", str) = None,
+                      candidates: Param(f"logic: the judge's proposers, comma-separated, of {', '.join(CANDIDATES)} (default: with boxes the dataset's box_candidates, else {','.join(BOX_CANDIDATES)}; {','.join(SCRIBBLE_CANDIDATES)} without)", str) = None,
                       constraints: Param("logic, sam: constraints to use, comma-separated; --constraints=-name,-name switches those off from the defaults", str) = None,
                       weights: Param("logic, sam: constraint weights, e.g. 'box_fill=0.3,colour=2'", str) = None,
                       reduce: Param("logic, sam: the loss reading: sum (the poster's one conjunction, / pixel count) or mean (each constraint's mean); default: sum", str, choices=REDUCES) = None,
@@ -486,7 +486,7 @@ def wsseg_pseudolabel(method: Param("pseudo-labeller", str, choices=tuple(LABELL
     try: cfg = cli_config(method, steps, judge, constraints, weights, user, reduce=reduce, model_type=model_type,
                           checkpoint=checkpoint, cache=cache, epochs=epochs, lr=lr, batch=batch, n_points=points,
                           n_negative=negative, threshold=threshold, decoder=decoder, device=device,
-                          candidates=candidates.split(",") if candidates else None)
+                          candidates=candidates.split(",") if candidates else None, dataset=dataset)
     except ValueError as e: usage(e)
     s = cli_errors(lambda: make_pseudo_labels(method, data_root, weak_labels, out, split_file, not no_scribbles,
                                                skip_bad, force, workers=workers, dataset=dataset, intensity=intensity,
