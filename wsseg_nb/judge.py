@@ -72,7 +72,7 @@ def judged_regions(candidates: dict[str, np.ndarray], # name -> (H, W) label map
 CANDIDATES = ("grabcut", "learner", "boxes", "nearest", "random_walker", "grabcut_image", "ellipse")
 BOX_CANDIDATES, SCRIBBLE_CANDIDATES = ("grabcut", "learner"), ("learner",)   # by default, by what an image has
 
-SCRIBBLE_PINNED = ("size", "pool_segments")   # the scribble learner keeps its own: scribble-only images need the finer grid
+SCRIBBLE_PINNED = ("size", "pool_segments", "walker_weight")   # the scribble learner keeps its own: scribble-only images need the finer grid and a looser walker
 
 @dataclass(frozen=True, kw_only=True)
 class JudgeConfig:
@@ -87,7 +87,7 @@ class JudgeConfig:
     grabcut_pixels: int = 60000                     # ... on a copy of at most this many pixels
     walker_beta: float = 3000.0                     # the random walker's edge penalty (as a candidate; ACDC tune half)
     learner: LearnerConfig = field(default_factory=lambda: LearnerConfig(steps=40, size=96))   # the learner candidate on images with boxes
-    scribble_learner: LearnerConfig = field(default_factory=lambda: LearnerConfig(steps=40, size=256, pool_segments=0))   # ... on images without boxes
+    scribble_learner: LearnerConfig = field(default_factory=lambda: LearnerConfig(steps=40, size=256, pool_segments=0, walker_weight=1.0))   # ... on images without boxes (walker_weight 1, not colour's 3: ACDC patients 1-25)
 
     def __post_init__(self):
         for k in ("candidates", "box_candidates"):

@@ -138,6 +138,7 @@ class LearnerConfig:
     appearance: str = "auto"        # colour (Lab histograms of the seeds) | walker (the random walker from the scribbles) | auto: walker without boxes
     walker_floor: float = 0.05      # walker: the least probability a class keeps (how sure the start is: the formula may overrule it)
     walker_beta: float = 3000.0     # walker: its edge penalty (ACDC tune half: 82.5 mean foreground Dice against 79.9 at WSL4MIS's 100)
+    walker_weight: float | None = None   # walker: the weight of agreeing with it (the colour term); None = weights["colour"]
     pool_segments: int = 1000       # full-resolution SLIC superpixels for the output (0 = no pooling)
     seed: int = 0                   # seeds torch (the MLP's initialisation) and the Fourier features
 
@@ -202,7 +203,9 @@ def _problem(image: np.ndarray, # (H, W, 3) uint8 RGB
     params, forward = _parametrise(small, sp, log_q, labels.n_channels, cfg)
     return _Problem(labels, lab_px, seeds, walker, log_q,
                     names=tuple(c for c in cfg.constraints if c != "colour" and c not in vacuous),
-                    weights={k: v for k, v in cfg.weights.items() if k != "colour" or use_colour}, blocked=blocked,
+                    weights={**{k: v for k, v in cfg.weights.items() if k != "colour" or use_colour},
+                             **({"colour": cfg.walker_weight} if use_colour and walker and cfg.walker_weight is not None else {})},
+                    blocked=blocked,
                     use_colour=use_colour, nb_opts=nb_opts, params=params, forward=forward)
 
 # %% ../nbs/05b_learner.ipynb #e1280bc2

@@ -16,7 +16,7 @@ import wsseg_nb.relations as R
 MYO_REACH = 6    # image pixels: how near the LV cavity the myocardium is pulled (tuned on ACDC patients 1-25; why: nbs/03b_priors)
 LV_REACH = 30    # image pixels: how far to look, each way, for the cavity around a pixel
 
-@C.constraint(classes=("lv", "myo"), weight=30.0)
+@C.constraint(classes=("lv", "myo"), weight=3.0)
 def myo_separates_lv(m: C.Memberships, # (C, H, W) log_p and log_not of the image's classes at the working size
                      labels: C.ImageLabels, # the image's classes (`channel`) and working scale (`scale`)
                      *, reduce: str = "sum", # how `forall` reduces the pixels: "sum" or "mean" (log geometric mean)
