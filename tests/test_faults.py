@@ -407,6 +407,12 @@ def _children(pid: int) -> list[int]:
     except OSError: return []
 
 
+def _cmdline(pid: int) -> str:
+    "The command line of `pid` ('' once it has exited: a short-lived child may go between listing and reading)."
+    try: return Path(f"/proc/{pid}/cmdline").read_text(errors="ignore")
+    except OSError: return ""
+
+
 def _alive(pid: int) -> bool:
     try: os.kill(pid, 0); return Path(f"/proc/{pid}").is_dir() and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
     except OSError: return False
@@ -652,7 +658,7 @@ def test_r2_17b_a_worker_killed_by_the_system_is_named(voc, weak, tmp_path):
     p = subprocess.Popen(["wsseg_pseudolabel", "--method", "logic", "--workers", "2", "--data-root", str(voc),
                           "--weak-labels", str(weak), "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     for _ in range(1200):
-        kids = [k for k in _children(p.pid) if "spawn_main" in Path(f"/proc/{k}/cmdline").read_text(errors="ignore")]
+        kids = [k for k in _children(p.pid) if "spawn_main" in _cmdline(k)]
         if len(kids) >= 2 and len(list(out.glob("*.png"))) >= 1: break
         time.sleep(0.05)
     os.kill(kids[0], signal.SIGKILL)                    # as the OOM killer does
