@@ -18,7 +18,8 @@ from .images import IGNORE
 from .weak import WeakLabels
 
 # %% auto #0
-__all__ = ['stuff_fill', 'fill_boxes', 'fill_ellipses', 'grabcut', 'nearest_fill', 'walker_probabilities', 'random_walk']
+__all__ = ['stuff_fill', 'fill_boxes', 'fill_ellipses', 'grabcut', 'nearest_fill', 'is_gray', 'walker_probabilities',
+           'random_walk']
 
 # %% ../nbs/05_baselines.ipynb #26112ef4
 def _by_area(weak: WeakLabels) -> list:
@@ -205,6 +206,11 @@ def nearest_fill(image: np.ndarray | None, # (H, W, 3) RGB; unused, for a common
     _, (iy, ix) = ndimage.distance_transform_edt(seeds == IGNORE, return_indices=True)
     return seeds[iy, ix]
 
+def is_gray(image: np.ndarray, # (H, W, 3) uint8 RGB
+           ) -> bool:
+    "Whether `image` is a gray scan repeated into three channels (all three equal)."
+    return bool((image[..., 0] == image[..., 1]).all() and (image[..., 1] == image[..., 2]).all())
+
 def walker_probabilities(image: np.ndarray, # (H, W, 3) uint8 RGB
                          seeds: np.ndarray, # (H, W) class ids of the seed pixels, 255 elsewhere
                          beta: float = 100.0, # edge penalty (WSL4MIS: 100)
@@ -215,7 +221,7 @@ def walker_probabilities(image: np.ndarray, # (H, W, 3) uint8 RGB
     from skimage.segmentation import random_walker
     present = np.unique(seeds[seeds != IGNORE])
     x = image.astype(np.float64) / 255
-    gray = bool((image[..., 0] == image[..., 1]).all() and (image[..., 1] == image[..., 2]).all())
+    gray = is_gray(image)
     data = rescale_intensity(x[..., 0] if gray else x, in_range=(-0.35, 1.35), out_range=(-1, 1))
     lut = np.zeros(256, np.int64); lut[present] = np.arange(1, len(present) + 1)   # classes as markers 1..n, 0 = unlabelled
     prob = random_walker(data, np.where(seeds == IGNORE, 0, lut[seeds]), beta=beta, mode=mode, return_full_prob=True,

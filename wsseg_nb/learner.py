@@ -19,7 +19,7 @@ from .core import check_cancelled
 from .constraints import ImageLabels, OFFSETS, build_loss, encode_weak, working_size
 from .superpixels import slic_superpixels
 from .relations import shifted
-from .baselines import walker_probabilities
+from .baselines import is_gray, walker_probabilities
 from .weak import WeakLabels
 from .logic import forall
 
@@ -167,8 +167,7 @@ def walker_beta_for(image: np.ndarray, # (h, w, 3) uint8 RGB (gray repeated for 
                    ) -> float:
     "The random walker's edge penalty for `image`: `beta` when given, else GRAY_WALKER_BETA when its three channels are equal, COLOUR_WALKER_BETA otherwise."
     if beta is not None: return beta
-    gray = bool((image[..., 0] == image[..., 1]).all() and (image[..., 1] == image[..., 2]).all())
-    return GRAY_WALKER_BETA if gray else COLOUR_WALKER_BETA
+    return GRAY_WALKER_BETA if is_gray(image) else COLOUR_WALKER_BETA
 
 def _appearance(small: np.ndarray, # (h, w, 3) uint8 RGB at the working size
                 lab_px: np.ndarray, # (h, w, 3) float32 Lab in [0, 1] of `small`
